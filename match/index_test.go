@@ -1,0 +1,359 @@
+package match
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+func mustSet(t testing.TB, names ...string) EventSet {
+	t.Helper()
+	s, err := ParseEventSet(names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestMatchIndependentPrefixSuffix(t *testing.T) {
+	x := New()
+	put := mustSet(t, "cos:ObjectCreated:*")
+	rules := []Rule{
+		{ID: "ab-bc", Bucket: "b", Events: put, Prefix: "ab", Suffix: "bc", Target: "f1"},
+		{ID: "logs", Bucket: "b", Events: put, Prefix: "logs/", Target: "f2"},
+		{ID: "jpg", Bucket: "b", Events: put, Prefix: "img/", Suffix: ".jpg", Target: "f3"},
+		{ID: "png", Bucket: "b", Events: put, Prefix: "img/", Suffix: ".png", Target: "f4"},
+		{ID: "rm", Bucket: "b", Events: mustSet(t, "cos:ObjectRemove:*"), Target: "f5"},
+		{ID: "star", Bucket: "b", Events: put, Prefix: "a*", Suffix: "?", Target: "f6"},
+		{ID: "other", Bucket: "c", Events: put, Target: "f7"},
+	}
+	for _, r := range rules {
+		if err := x.Add(r); err != nil {
+			t.Fatalf("Add(%s): %v", r.ID, err)
+		}
+	}
+	tests := []struct {
+		bucket string
+		e      Event
+		key    string
+		want   string // rule ID, "" for none
+	}{
+		{"b", ObjectCreatedPut, "abc", "ab-bc"},
+		{"b", ObjectCreatedPut, "abxbc", "ab-bc"},
+		{"b", ObjectCreatedPut, "ab", ""},
+		{"b", ObjectCreatedPut, "bc", ""},
+		{"b", ObjectCreatedPut, "logs/", "logs"},
+		{"b", ObjectCreatedPut, "logs/x/y.txt", "logs"},
+		{"b", ObjectCreatedPut, "Logs/x", ""},
+		{"b", ObjectCreatedPut, "img/a.jpg", "jpg"},
+		{"b", ObjectCreatedCopy, "img/a.png", "png"},
+		{"b", ObjectCreatedPut, "img/a.gif", ""},
+		{"b", ObjectCreatedPut, "img/.jpg", "jpg"},
+		{"b", ObjectCreatedPut, "img/a.JPG", ""},
+		{"b", ObjectRemoveDelete, "img/a.jpg", "rm"},
+		{"b", ObjectRemoveDeleteMarkerCreated, "", "rm"},
+		{"b", ObjectRestorePost, "img/a.jpg", ""},
+		{"b", ObjectCreatedPut, "a*x?", "star"},
+		{"b", ObjectCreatedPut, "abc?", ""},
+		{"b", ObjectCreatedPut, "a*?", "star"},
+		{"c", ObjectCreatedPut, "anything", "other"},
+		{"c", ObjectRemoveDelete, "anything", ""},
+		{"nope", ObjectCreatedPut, "abc", ""},
+		{"b", 0, "abc", ""},
+		{"b", MaxEvent + 1, "abc", ""},
+	}
+	for _, tt := range tests {
+		got, ok := x.Match(tt.bucket, tt.e, tt.key)
+		if ok != (tt.want != "") || got.ID != tt.want {
+			t.Errorf("Match(%q, %v, %q) = %q, %v; want %q", tt.bucket, tt.e, tt.key, got.ID, ok, tt.want)
+		}
+		if ok && !got.Matches(tt.bucket, tt.e, tt.key) {
+			t.Errorf("Match(%q, %v, %q) returned %q, which does not match", tt.bucket, tt.e, tt.key, got.ID)
+		}
+	}
+	if got, want := x.Len(), len(rules); got != want {
+		t.Errorf("Len() = %d, want %d", got, want)
+	}
+}
+
+func TestAddRefusesOverlap(t *testing.T) {
+	all := mustSet(t, "cos:ObjectCreated:*")
+	x := New()
+	held := Rule{ID: "all-images", Bucket: "photos", Events: all, Prefix: "images/", Target: "fa"}
+	if err := x.Add(held); err != nil {
+		t.Fatal(err)
+	}
+	r := Rule{ID: "thumbs", Bucket: "photos", Events: mustSet(t, "cos:ObjectCreated:Put"), Prefix: "images/", Suffix: ".jpg", Target: "fb"}
+	err := x.Add(r)
+	var ce *ConflictError
+	if !errors.As(err, &ce) || !errors.Is(err, ErrConflict) {
+		t.Fatalf("Add = %v, want a *ConflictError", err)
+	}
+	if ce.Existing.ID != "all-images" || ce.Rule.ID != "thumbs" || ce.Event != ObjectCreatedPut || ce.Key != "images/.jpg" {
+		t.Errorf("conflict = %+v", ce)
+	}
+	want := `match: rule "thumbs" overlaps rule "all-images" in bucket "photos": both match cos:ObjectCreated:Put on key "images/.jpg"`
+	if got := err.Error(); got != want {
+		t.Errorf("Error() = %s\nwant       %s", got, want)
+	}
+	if x.Len() != 1 {
+		t.Errorf("Len after refusal = %d, want 1", x.Len())
+	}
+	if got, _ := x.Match("photos", ObjectCreatedPut, "images/a.jpg"); got.ID != "all-images" {
+		t.Errorf("after refusal Match = %q", got.ID)
+	}
+	// Same prefix, other event family: fine (AWS's documented verdict).
+	if err := x.Add(Rule{ID: "rm", Bucket: "photos", Events: mustSet(t, "cos:ObjectRemove:*"), Prefix: "images/", Target: "fb"}); err != nil {
+		t.Errorf("disjoint events refused: %v", err)
+	}
+	if err := x.Add(Rule{ID: "rm", Bucket: "photos", Events: mustSet(t, "cos:ObjectRestore:*"), Prefix: "x", Target: "fb"}); !errors.Is(err, ErrDuplicateID) {
+		t.Errorf("duplicate id: got %v", err)
+	}
+	if err := x.Add(Rule{ID: "bad", Bucket: "photos", Events: all, Prefix: strings.Repeat("p", MaxFilterLen+1), Target: "f"}); !errors.Is(err, ErrInvalidRule) {
+		t.Errorf("long prefix: got %v", err)
+	}
+	if got := len(x.Conflicts(Rule{Bucket: "photos", Events: AllEvents})); got != 2 {
+		t.Errorf("Conflicts(no filter, all events) = %d rules, want 2", got)
+	}
+}
+
+// linear is the obvious implementation the Index is compared with.
+type linear map[string][]Rule
+
+func (l linear) add(r Rule) (conflict bool) {
+	for _, h := range l[r.Bucket] {
+		if _, _, ok := Overlap(r, h); ok {
+			return true
+		}
+	}
+	l[r.Bucket] = append(l[r.Bucket], r)
+	return false
+}
+
+func (l linear) match(bucket string, e Event, key string) []string {
+	var ids []string
+	for _, r := range l[bucket] {
+		if r.Matches(bucket, e, key) {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids
+}
+
+// tinyString returns a string of length 0..max over {a, b, /}.
+func tinyString(rng *rand.Rand, max int) string {
+	n := rng.IntN(max + 1)
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = "ab/"[rng.IntN(3)]
+	}
+	return string(b)
+}
+
+var tinyEvents = []EventSet{ObjectCreated, ObjectCreatedPut.Set(), ObjectCreatedCopy.Set(), ObjectRemove, ObjectRemoveDelete.Set() | ObjectCreatedPost.Set()}
+
+// TestIndexAgainstLinear adds random rules over a tiny alphabet, so overlaps
+// are common, removes some, and compares every decision and every match
+// with the linear implementation over all keys up to length 5.
+func TestIndexAgainstLinear(t *testing.T) {
+	var keys []string
+	var gen func(string)
+	gen = func(s string) {
+		keys = append(keys, s)
+		if len(s) < 5 {
+			for _, c := range "ab/" {
+				gen(s + string(c))
+			}
+		}
+	}
+	gen("")
+	for seed := uint64(0); seed < 60; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		x, lin := New(), linear{}
+		for i := 0; i < 40; i++ {
+			r := Rule{ID: fmt.Sprint("r", i), Bucket: []string{"b1", "b2"}[rng.IntN(2)],
+				Events: tinyEvents[rng.IntN(len(tinyEvents))], Prefix: tinyString(rng, 3), Suffix: tinyString(rng, 3), Target: "f"}
+			err := x.Add(r)
+			if want := lin.add(r); want != (err != nil) {
+				t.Fatalf("seed %d: Add(%+v) = %v, linear conflict = %v", seed, r, err, want)
+			}
+			if err != nil {
+				var ce *ConflictError
+				if !errors.As(err, &ce) {
+					t.Fatalf("seed %d: Add error %v is not a ConflictError", seed, err)
+				}
+				if !ce.Rule.Matches(r.Bucket, ce.Event, ce.Key) || !ce.Existing.Matches(r.Bucket, ce.Event, ce.Key) {
+					t.Fatalf("seed %d: witness %v %q does not match both %+v and %+v", seed, ce.Event, ce.Key, ce.Rule, ce.Existing)
+				}
+			}
+			if rng.IntN(5) == 0 && len(lin[r.Bucket]) > 0 {
+				rs := lin[r.Bucket]
+				k := rng.IntN(len(rs))
+				if !x.Remove(r.Bucket, rs[k].ID) {
+					t.Fatalf("seed %d: Remove(%s) = false", seed, rs[k].ID)
+				}
+				lin[r.Bucket] = append(rs[:k:k], rs[k+1:]...)
+			}
+		}
+		n := 0
+		for _, bucket := range []string{"b1", "b2"} {
+			n += len(lin[bucket])
+			for _, key := range keys {
+				for e := Event(1); e <= ObjectRemoveDeleteMarkerCreated; e++ {
+					want := lin.match(bucket, e, key)
+					got, ok := x.Match(bucket, e, key)
+					if len(want) > 1 {
+						t.Fatalf("seed %d: linear holds overlapping rules %v", seed, want)
+					}
+					if ok != (len(want) == 1) || ok && got.ID != want[0] {
+						t.Fatalf("seed %d: Match(%s, %v, %q) = %q %v, want %v", seed, bucket, e, key, got.ID, ok, want)
+					}
+				}
+			}
+		}
+		if x.Len() != n {
+			t.Fatalf("seed %d: Len = %d, want %d", seed, x.Len(), n)
+		}
+	}
+}
+
+func TestReplace(t *testing.T) {
+	x := New()
+	all := ObjectCreated
+	if err := x.Add(Rule{ID: "old", Bucket: "b", Events: all, Prefix: "x/", Target: "f"}); err != nil {
+		t.Fatal(err)
+	}
+	bad := []Rule{
+		{ID: "a", Bucket: "b", Events: all, Prefix: "Log", Target: "A"},
+		{ID: "c", Bucket: "b", Events: all, Prefix: "Lo", Target: "B"},
+	}
+	err := x.Replace("b", bad)
+	var ce *ConflictError
+	if !errors.As(err, &ce) || ce.Rule.ID != "c" || ce.Existing.ID != "a" || ce.Key != "Log" {
+		t.Fatalf("Replace(overlapping) = %v", err)
+	}
+	if r, ok := x.Match("b", ObjectCreatedPut, "x/1"); !ok || r.ID != "old" || x.Len() != 1 {
+		t.Fatalf("refused Replace changed the index")
+	}
+	if err := x.Replace("b", []Rule{{ID: "a", Bucket: "other", Events: all, Target: "A"}}); !errors.Is(err, ErrInvalidRule) {
+		t.Errorf("Replace with a foreign bucket = %v", err)
+	}
+	if err := x.Replace("b", []Rule{{ID: "a", Bucket: "b", Events: all, Target: "A"}, {ID: "a", Bucket: "b", Events: ObjectRemove, Target: "A"}}); !errors.Is(err, ErrDuplicateID) {
+		t.Errorf("Replace with duplicate ids = %v", err)
+	}
+	good := []Rule{bad[0], {ID: "c", Bucket: "b", Events: ObjectRemove, Prefix: "Lo", Target: "B"}}
+	if err := x.Replace("b", good); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := x.Match("b", ObjectCreatedPut, "x/1"); ok || x.Len() != 2 {
+		t.Errorf("Replace kept the old rule; Len = %d", x.Len())
+	}
+	if r, _ := x.Match("b", ObjectRemoveDelete, "Lox"); r.ID != "c" {
+		t.Errorf("Match after Replace = %q, want c", r.ID)
+	}
+	if err := x.Replace("b", nil); err != nil || x.Len() != 0 || len(x.Buckets()) != 0 {
+		t.Errorf("Replace(nil) = %v, Len %d, Buckets %v", err, x.Len(), x.Buckets())
+	}
+}
+
+func TestRemoveKeepsOthers(t *testing.T) {
+	x := New()
+	for i, s := range []string{".jpg", ".png", "g", ""} {
+		ev := ObjectCreatedPut.Set()
+		if s == "g" || s == "" {
+			ev = []EventSet{ObjectCreatedCopy.Set(), ObjectRemove}[i-2]
+		}
+		if err := x.Add(Rule{ID: fmt.Sprint(i), Bucket: "b", Events: ev, Prefix: "p/", Suffix: s, Target: "f"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !x.Remove("b", "0") || x.Remove("b", "0") || x.Remove("nobucket", "0") {
+		t.Fatal("Remove results wrong")
+	}
+	if _, ok := x.Match("b", ObjectCreatedPut, "p/a.jpg"); ok {
+		t.Error("removed rule still matches")
+	}
+	if r, _ := x.Match("b", ObjectCreatedPut, "p/a.png"); r.ID != "1" {
+		t.Errorf("Match = %q, want 1", r.ID)
+	}
+	// The removed rule's space is free again.
+	if err := x.Add(Rule{ID: "9", Bucket: "b", Events: ObjectCreatedPut.Set(), Prefix: "p/a", Suffix: "jpg", Target: "f"}); err != nil {
+		t.Errorf("Add after Remove: %v", err)
+	}
+	if got := len(x.Rules("b")); got != 4 {
+		t.Errorf("Rules = %d, want 4", got)
+	}
+}
+
+func TestMatchAllocatesNothing(t *testing.T) {
+	x := New()
+	for i := 0; i < 1000; i++ {
+		if err := x.Add(Rule{ID: fmt.Sprint(i), Bucket: "b", Events: ObjectCreated, Prefix: fmt.Sprintf("users/%d/", i), Suffix: ".jpg", Target: "f"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var hit bool
+	allocs := testing.AllocsPerRun(1000, func() {
+		_, hit = x.Match("b", ObjectCreatedPut, "users/512/photos/2026/cat.jpg")
+		x.Match("b", ObjectCreatedPut, "users/512/photos/2026/cat.png")
+		x.Match("nobucket", ObjectCreatedPut, "users/512/photos/2026/cat.png")
+	})
+	if allocs != 0 || !hit {
+		t.Errorf("Match: %v allocations per run (hit %v), want 0", allocs, hit)
+	}
+}
+
+// TestConcurrentMatch runs readers against a writer that adds, removes and
+// replaces rules. Readers must only ever see rules that match, and a rule
+// that is never touched must always be found.
+func TestConcurrentMatch(t *testing.T) {
+	x := New()
+	stable := Rule{ID: "stable", Bucket: "b", Events: ObjectRemove, Prefix: "keep/", Target: "s"}
+	if err := x.Add(stable); err != nil {
+		t.Fatal(err)
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := 0; w < 3; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 2))
+			for !stop.Load() {
+				key := fmt.Sprintf("d%d/%d.jpg", rng.IntN(50), rng.IntN(3))
+				if r, ok := x.Match("b", ObjectCreatedPut, key); ok && !r.Matches("b", ObjectCreatedPut, key) {
+					errs <- fmt.Errorf("Match(%q) = %+v, which does not match", key, r)
+					return
+				}
+				if r, ok := x.Match("b", ObjectRemoveDelete, "keep/x"); !ok || r.ID != "stable" {
+					errs <- fmt.Errorf("stable rule not found: %+v %v", r, ok)
+					return
+				}
+			}
+		}(w)
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	for i := 0; i < 3000; i++ {
+		d := rng.IntN(50)
+		id := fmt.Sprint("r", d)
+		switch rng.IntN(3) {
+		case 0:
+			_ = x.Add(Rule{ID: id, Bucket: "b", Events: ObjectCreated, Prefix: fmt.Sprintf("d%d/", d), Suffix: ".jpg", Target: "f"})
+		case 1:
+			x.Remove("b", id)
+		case 2:
+			_ = x.Replace("c", []Rule{{ID: id, Bucket: "c", Events: ObjectCreated, Target: "g"}})
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
