@@ -8,6 +8,7 @@
 package batch
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/notifymux/notifymux/match"
@@ -59,36 +60,242 @@ type Batch struct {
 	Opened      time.Time // when the first record entered the batch (by the Batcher's clock)
 }
 
-// Config configures a Batcher.
+// Config configures a Batcher. The zero value of each field takes its default.
 type Config struct {
-	MaxRecords int           // flush when a batch holds this many records; default 10
-	MaxBytes   int           // a payload never exceeds this many bytes; default 256 KiB
-	MaxWait    time.Duration // flush this long after a batch's first record; default 100 ms
-	Format     Format        // payload encoding; default FormatCOS
+	// MaxRecords is the most records in one batch; a batch is emitted as soon
+	// as it holds this many. Default 10 (what SQS, SNS and EventBridge take
+	// per call); 1 sends one record per payload.
+	MaxRecords int
+	// MaxBytes is the largest payload, in bytes, envelope included; a batch is
+	// emitted before a record would push it past this. Default 256 KiB (an
+	// SQS or SNS message); Lambda's asynchronous limit is 1 MB.
+	MaxBytes int
+	// MaxWait is the longest a record waits in an open batch: Due emits a
+	// batch once MaxWait has passed since its first record. Default 100 ms.
+	MaxWait time.Duration
+	// Format is the payload encoding. Default FormatCOS.
+	Format Format
 }
+
+// Default configuration values.
+const (
+	DefaultMaxRecords = 10
+	DefaultMaxBytes   = 256 << 10
+	DefaultMaxWait    = 100 * time.Millisecond
+)
 
 // Batcher groups records per target. It is not safe for concurrent use: each
 // pipeline worker owns one. Time is passed in, so tests can use a fake clock.
-type Batcher struct{}
+//
+// Records of one target leave in the order they were added, so records routed
+// to one worker by Route keep their order per key. Each open batch holds its
+// payload already encoded: Add encodes a record once, into the open payload,
+// and knows the payload size exactly.
+//
+// The emit function owns each Batch it receives (Payload and Records are
+// never touched again by the Batcher); it must not call back into the
+// Batcher. Records are copied into the batch, but the strings and the Meta
+// slice they point to are shared with the caller, who must not modify them.
+type Batcher struct {
+	cfg    Config
+	emit   func(Batch)
+	opener string
+	closer string
+	open   map[string]*openBatch // by target; entries stay to keep size hints
+	head   *openBatch            // open batches with records, oldest Opened first
+	tail   *openBatch
+	n      int // records in open batches
+}
+
+// openBatch is one target's batch being filled.
+type openBatch struct {
+	target     string
+	buf        []byte   // opener and the encoded records, comma-separated; nil before first use
+	recs       []Record // records in buf
+	opened     time.Time
+	prev, next *openBatch // position in the Batcher's list, when len(recs) > 0
+	lastBytes  int        // size of the previous payload, to size the next buffer
+	lastN      int        // records in the previous batch
+}
 
 // NewBatcher validates cfg (zero fields take defaults) and returns a Batcher
-// that calls emit with each completed batch.
-func NewBatcher(cfg Config, emit func(Batch)) (*Batcher, error) { panic("unimplemented") }
+// that calls emit with each completed batch. A refused field is reported as a
+// *ConfigError naming it.
+func NewBatcher(cfg Config, emit func(Batch)) (*Batcher, error) {
+	if cfg.MaxRecords < 0 {
+		return nil, &ConfigError{Field: "MaxRecords", Value: cfg.MaxRecords, Reason: "must not be negative (0 means the default, 10)"}
+	}
+	if cfg.MaxRecords == 0 {
+		cfg.MaxRecords = DefaultMaxRecords
+	}
+	if cfg.MaxWait < 0 {
+		return nil, &ConfigError{Field: "MaxWait", Value: cfg.MaxWait, Reason: "must not be negative (0 means the default, 100ms)"}
+	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = DefaultMaxWait
+	}
+	if !cfg.Format.Valid() {
+		return nil, &ConfigError{Field: "Format", Value: cfg.Format, Reason: "is not FormatCOS, FormatS3 or FormatCloudEvents"}
+	}
+	if cfg.MaxBytes < 0 {
+		return nil, &ConfigError{Field: "MaxBytes", Value: cfg.MaxBytes, Reason: "must not be negative (0 means the default, 262144)"}
+	}
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
+	opener, closer := cfg.Format.opener(), cfg.Format.closer()
+	if envelope := len(opener) + len(closer); cfg.MaxBytes <= envelope {
+		return nil, &ConfigError{Field: "MaxBytes", Value: cfg.MaxBytes,
+			Reason: fmt.Sprintf("leaves no room for a record inside the %d-byte %s envelope", envelope, cfg.Format)}
+	}
+	if emit == nil {
+		return nil, fmt.Errorf("batch: NewBatcher: the emit function is nil: %w", ErrInvalidConfig)
+	}
+	return &Batcher{cfg: cfg, emit: emit, opener: opener, closer: closer, open: make(map[string]*openBatch)}, nil
+}
 
-// Add appends r to the open batch of r.Target, emitting that batch first when
-// r would push it past MaxRecords or MaxBytes. A record that alone exceeds
-// MaxBytes is an error and is not added.
-func (b *Batcher) Add(r Record, now time.Time) error { panic("unimplemented") }
+// Config returns the configuration in use, defaults filled in.
+func (b *Batcher) Config() Config { return b.cfg }
 
-// Due emits every open batch whose MaxWait has passed at now.
-func (b *Batcher) Due(now time.Time) { panic("unimplemented") }
+// Add appends r to the open batch of r.Target. When r would push that payload
+// past MaxBytes, the batch is emitted first and r opens the next one; when the
+// batch reaches MaxRecords, it is emitted at once. A record that alone exceeds
+// MaxBytes is a *RecordTooLargeError; a record without a Target or with an
+// invalid Event is a *RecordError. Such records are not added, and nothing
+// already added is affected.
+func (b *Batcher) Add(r Record, now time.Time) error {
+	if r.Target == "" {
+		return &RecordError{Field: "Target", Bucket: r.Bucket, Key: r.Key, Reason: "is empty"}
+	}
+	if !r.Event.Valid() {
+		return &RecordError{Field: "Event", Bucket: r.Bucket, Key: r.Key, Reason: fmt.Sprintf("is %d, not a valid match.Event", uint8(r.Event))}
+	}
+	o := b.open[r.Target]
+	if o == nil {
+		o = &openBatch{target: r.Target}
+		b.open[r.Target] = o
+	}
+	if o.buf == nil {
+		o.buf = append(make([]byte, 0, b.bufCap(o)), b.opener...)
+	}
+	mark := len(o.buf)
+	if len(o.recs) > 0 {
+		o.buf = append(o.buf, ',')
+	}
+	start := len(o.buf)
+	o.buf = b.cfg.Format.AppendRecord(o.buf, &r)
+	if len(o.buf)+len(b.closer) > b.cfg.MaxBytes {
+		alone := len(b.opener) + len(o.buf) - start + len(b.closer)
+		if alone > b.cfg.MaxBytes {
+			o.buf = o.buf[:mark]
+			return &RecordTooLargeError{Target: r.Target, Bucket: r.Bucket, Key: r.Key, Size: alone, Limit: b.cfg.MaxBytes}
+		}
+		// Move the encoded record into a new payload and emit the full one.
+		next := append(make([]byte, 0, max(b.bufCap(o), alone)), b.opener...)
+		next = append(next, o.buf[start:]...)
+		o.buf = o.buf[:mark]
+		b.emitBatch(o)
+		o.buf = next
+	}
+	if len(o.recs) == 0 {
+		o.opened = now
+		b.link(o)
+	}
+	if o.recs == nil {
+		o.recs = make([]Record, 0, min(b.cfg.MaxRecords, max(o.lastN, 16)))
+	}
+	o.recs = append(o.recs, r)
+	b.n++
+	if len(o.recs) >= b.cfg.MaxRecords {
+		b.emitBatch(o)
+	}
+	return nil
+}
+
+// bufCap is the capacity of a new payload buffer for o: the size of its
+// previous payload with some room, at least 1 KiB, at most MaxBytes.
+func (b *Batcher) bufCap(o *openBatch) int {
+	return min(b.cfg.MaxBytes, max(o.lastBytes+o.lastBytes/8, 1024))
+}
+
+// emitBatch closes o's payload, hands it to emit, and leaves o empty.
+func (b *Batcher) emitBatch(o *openBatch) {
+	payload := append(o.buf, b.closer...)
+	out := Batch{
+		Target:      o.target,
+		Format:      b.cfg.Format,
+		ContentType: b.cfg.Format.ContentType(),
+		Payload:     payload,
+		Records:     o.recs,
+		Opened:      o.opened,
+	}
+	b.n -= len(o.recs)
+	o.lastBytes, o.lastN = len(payload), len(o.recs)
+	o.buf, o.recs = nil, nil
+	b.unlink(o)
+	b.emit(out)
+}
+
+// link inserts o into the list of open batches, kept in order of Opened (a
+// walk from the tail, which is one step unless time went backwards).
+func (b *Batcher) link(o *openBatch) {
+	p := b.tail
+	for p != nil && p.opened.After(o.opened) {
+		p = p.prev
+	}
+	o.prev = p
+	if p == nil {
+		o.next = b.head
+		b.head = o
+	} else {
+		o.next = p.next
+		p.next = o
+	}
+	if o.next == nil {
+		b.tail = o
+	} else {
+		o.next.prev = o
+	}
+}
+
+// unlink removes o from the list of open batches.
+func (b *Batcher) unlink(o *openBatch) {
+	if o.prev == nil {
+		b.head = o.next
+	} else {
+		o.prev.next = o.next
+	}
+	if o.next == nil {
+		b.tail = o.prev
+	} else {
+		o.next.prev = o.prev
+	}
+	o.prev, o.next = nil, nil
+}
+
+// Due emits every open batch whose MaxWait has passed at now (Opened+MaxWait
+// is not after now), oldest first.
+func (b *Batcher) Due(now time.Time) {
+	for b.head != nil && !b.head.opened.Add(b.cfg.MaxWait).After(now) {
+		b.emitBatch(b.head)
+	}
+}
 
 // Next returns the earliest time at which an open batch becomes due, and false
 // when no batch is open.
-func (b *Batcher) Next() (time.Time, bool) { panic("unimplemented") }
+func (b *Batcher) Next() (time.Time, bool) {
+	if b.head == nil {
+		return time.Time{}, false
+	}
+	return b.head.opened.Add(b.cfg.MaxWait), true
+}
 
-// Flush emits every open batch.
-func (b *Batcher) Flush() { panic("unimplemented") }
+// Flush emits every open batch, oldest first.
+func (b *Batcher) Flush() {
+	for b.head != nil {
+		b.emitBatch(b.head)
+	}
+}
 
 // Len returns the number of records held in open batches.
-func (b *Batcher) Len() int { panic("unimplemented") }
+func (b *Batcher) Len() int { return b.n }

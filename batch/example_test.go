@@ -1,0 +1,82 @@
+package batch_test
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/notifymux/notifymux/batch"
+	"github.com/notifymux/notifymux/match"
+)
+
+func exampleRecord() batch.Record {
+	return batch.Record{
+		Bucket:      "testpic",
+		AppID:       "1253970026",
+		Region:      "ap-chengdu",
+		Key:         "photos/red flower.jpg",
+		Size:        1029,
+		ETag:        "d41d8cd98f00b204e9800998ecf8427e",
+		Event:       match.ObjectCreatedPut,
+		Time:        time.Date(2018, 12, 19, 7, 49, 30, 123e6, time.UTC),
+		RequestID:   "NWMxOWY4MGFfMjViMjU4NjRfMTUyMV8yNzhhZjM=",
+		SourceIP:    "192.168.15.101",
+		ContentType: "image/jpeg",
+		Meta:        []batch.Meta{{Name: "x-cos-meta-origin", Value: "camera"}, {Name: "Authorization", Value: "secret"}},
+		Sequencer:   "0055AED6DCD90281E5",
+		RuleID:      "thumbnails",
+		Target:      "qcs:0:lambda:ap-chengdu:appid/1253970026:default.thumb.$LATEST",
+	}
+}
+
+func ExampleAppendCOS() {
+	payload := batch.AppendCOS(nil, []batch.Record{exampleRecord()})
+	fmt.Println(string(payload))
+	// Output:
+	// {"Records":[{"cos":{"cosSchemaVersion":"1.0","cosObject":{"url":"https://testpic-1253970026.cos.ap-chengdu.myqcloud.com/photos/red%20flower.jpg","meta":{"x-cos-request-id":"NWMxOWY4MGFfMjViMjU4NjRfMTUyMV8yNzhhZjM=","Content-Type":"image/jpeg","x-cos-meta-origin":"camera"},"vid":"","key":"/1253970026/testpic/photos/red flower.jpg","size":1029},"cosBucket":{"region":"ap-chengdu","name":"testpic","appid":"1253970026"},"cosNotificationId":"thumbnails"},"event":{"eventName":"cos:ObjectCreated:Put","eventVersion":"1.0","eventTime":1545205770,"eventSource":"qcs::cos","requestParameters":{"requestSourceIP":"192.168.15.101","requestHeaders":{}},"eventQueue":"qcs:0:lambda:ap-chengdu:appid/1253970026:default.thumb.$LATEST","reservedInfo":"","reqid":6133995715817524}}]}
+}
+
+func ExampleAppendS3() {
+	payload := batch.AppendS3(nil, []batch.Record{exampleRecord()})
+	fmt.Println(string(payload))
+	// Output:
+	// {"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"ap-chengdu","eventTime":"2018-12-19T07:49:30.123Z","eventName":"ObjectCreated:Put","userIdentity":{"principalId":"1253970026"},"requestParameters":{"sourceIPAddress":"192.168.15.101"},"responseElements":{"x-amz-request-id":"NWMxOWY4MGFfMjViMjU4NjRfMTUyMV8yNzhhZjM="},"s3":{"s3SchemaVersion":"1.0","configurationId":"thumbnails","bucket":{"name":"testpic","ownerIdentity":{"principalId":"1253970026"},"arn":"arn:aws:s3:::testpic"},"object":{"key":"photos/red+flower.jpg","size":1029,"eTag":"d41d8cd98f00b204e9800998ecf8427e","sequencer":"0055AED6DCD90281E5"}}}]}
+}
+
+func ExampleAppendCloudEvents() {
+	payload := batch.AppendCloudEvents(nil, []batch.Record{exampleRecord()})
+	fmt.Println(string(payload))
+	// Output:
+	// [{"specversion":"1.0","id":"NWMxOWY4MGFfMjViMjU4NjRfMTUyMV8yNzhhZjM=.0055AED6DCD90281E5","source":"aws:s3.ap-chengdu.testpic","type":"com.amazonaws.s3.ObjectCreated:Put","subject":"photos/red flower.jpg","time":"2018-12-19T07:49:30.123Z","datacontenttype":"application/json","data":{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"ap-chengdu","eventTime":"2018-12-19T07:49:30.123Z","eventName":"ObjectCreated:Put","userIdentity":{"principalId":"1253970026"},"requestParameters":{"sourceIPAddress":"192.168.15.101"},"responseElements":{"x-amz-request-id":"NWMxOWY4MGFfMjViMjU4NjRfMTUyMV8yNzhhZjM="},"s3":{"s3SchemaVersion":"1.0","configurationId":"thumbnails","bucket":{"name":"testpic","ownerIdentity":{"principalId":"1253970026"},"arn":"arn:aws:s3:::testpic"},"object":{"key":"photos/red+flower.jpg","size":1029,"eTag":"d41d8cd98f00b204e9800998ecf8427e","sequencer":"0055AED6DCD90281E5"}}}}]
+}
+
+func ExampleBatcher() {
+	b, err := batch.NewBatcher(batch.Config{MaxRecords: 2, MaxWait: time.Second}, func(out batch.Batch) {
+		fmt.Printf("%s: %d records, %d bytes, %s\n", out.Target, len(out.Records), len(out.Payload), out.ContentType)
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	start := time.Unix(1700000000, 0)
+	for i, target := range []string{"thumb", "index", "thumb", "index"} {
+		r := exampleRecord()
+		r.Target = target
+		r.Key = fmt.Sprintf("photos/%d.jpg", i)
+		if err := b.Add(r, start.Add(time.Duration(i)*time.Millisecond)); err != nil {
+			fmt.Println(err)
+		}
+	}
+	r := exampleRecord()
+	r.Target = "archive"
+	_ = b.Add(r, start.Add(10*time.Millisecond))
+	next, ok := b.Next()
+	fmt.Println("open:", b.Len(), "due at +", next.Sub(start), ok)
+	b.Due(next)
+	fmt.Println("open:", b.Len())
+	// Output:
+	// thumb: 2 records, 1369 bytes, application/json
+	// index: 2 records, 1369 bytes, application/json
+	// open: 1 due at + 1.01s true
+	// archive: 1 records, 713 bytes, application/json
+	// open: 0
+}
