@@ -1,0 +1,137 @@
+// This file checks a set of rules against a store's quotas, given as a named
+// profile. Counting is one pass over the rules with a map per quota; the
+// findings come out in the order the buckets, targets and rules first appear,
+// so the output is stable.
+
+package config
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/notifymux/notifymux/match"
+)
+
+// ErrLimit is wrapped by every *LimitError.
+var ErrLimit = errors.New("over a limit")
+
+// ErrUnknownProfile is returned by Profile for a name it does not know.
+var ErrUnknownProfile = errors.New("unknown limits profile")
+
+// Limits are the quotas of an object store. The zero value has no limits.
+type Limits struct {
+	Name              string // the profile's name, used in messages ("cos")
+	MaxRulesPerBucket int    // most rules one bucket may hold; 0 means no limit
+	MaxRulesPerTarget int    // most rules, across all buckets, that may name one target; 0 means no limit
+	// SameRegion requires a rule whose target is a QCS function name
+	// (qcs:0:lambda:REGION:…) to be in a bucket of the same region, when the
+	// bucket's region is known. Regions are compared with SameRegion.
+	SameRegion bool
+}
+
+// The profiles.
+var (
+	// COS is Tencent COS: at most 10 rules (triggers) per bucket, at most 10
+	// COS triggers per function, and a function only in its bucket's region.
+	COS = Limits{Name: "cos", MaxRulesPerBucket: 10, MaxRulesPerTarget: 10, SameRegion: true}
+	// None has no limits. It is the default.
+	None = Limits{Name: "none"}
+)
+
+// Profile returns the limits called name: "cos", or "none" (also "").
+func Profile(name string) (Limits, error) {
+	switch name {
+	case "cos":
+		return COS, nil
+	case "none", "":
+		return None, nil
+	}
+	return Limits{}, fmt.Errorf("config: limits profile %q (want cos or none): %w", name, ErrUnknownProfile)
+}
+
+// LimitKind says which limit a LimitError is about.
+type LimitKind uint8
+
+// The kinds of limit.
+const (
+	LimitBucketRules LimitKind = iota + 1 // Limits.MaxRulesPerBucket
+	LimitTargetRules                      // Limits.MaxRulesPerTarget
+	LimitRegion                           // Limits.SameRegion
+)
+
+// LimitError is one rule, bucket or target over a limit.
+type LimitError struct {
+	Profile      string     // Limits.Name
+	Kind         LimitKind  // which limit
+	Bucket       string     // LimitBucketRules and LimitRegion: the bucket
+	Target       string     // LimitTargetRules and LimitRegion: the target
+	Count, Max   int        // LimitBucketRules and LimitTargetRules: how many rules, and the limit
+	Rule         match.Rule // LimitRegion: the rule
+	BucketRegion string     // LimitRegion: the bucket's region as given
+	TargetRegion string     // LimitRegion: the target's region as given
+}
+
+// Error says what is over which limit.
+func (e *LimitError) Error() string {
+	switch e.Kind {
+	case LimitBucketRules:
+		return fmt.Sprintf("config: bucket %q has %d rules, over the %s limit of %d per bucket", e.Bucket, e.Count, e.Profile, e.Max)
+	case LimitTargetRules:
+		return fmt.Sprintf("config: target %q is named by %d rules, over the %s limit of %d per target", e.Target, e.Count, e.Profile, e.Max)
+	}
+	return fmt.Sprintf("config: rule %q in bucket %q: target region %q (%s) differs from the bucket's region %q (%s), which the %s profile forbids",
+		e.Rule.ID, e.Bucket, e.TargetRegion, CanonicalRegion(e.TargetRegion), e.BucketRegion, CanonicalRegion(e.BucketRegion), e.Profile)
+}
+
+// Unwrap returns ErrLimit.
+func (e *LimitError) Unwrap() error { return ErrLimit }
+
+// Check returns every limit that rules break. regionOf gives the region of a
+// bucket, or "" when it is unknown; it may be nil.
+func (l Limits) Check(rules []match.Rule, regionOf func(bucket string) string) []*LimitError {
+	var out []*LimitError
+	type count struct{ n int }
+	counter := func(max int, key func(match.Rule) string, mk func(k string, n int) *LimitError) {
+		if max <= 0 {
+			return
+		}
+		counts := map[string]*count{}
+		var order []string
+		for _, r := range rules {
+			k := key(r)
+			c := counts[k]
+			if c == nil {
+				c = &count{}
+				counts[k] = c
+				order = append(order, k)
+			}
+			c.n++
+		}
+		for _, k := range order {
+			if n := counts[k].n; n > max {
+				out = append(out, mk(k, n))
+			}
+		}
+	}
+	counter(l.MaxRulesPerBucket, func(r match.Rule) string { return r.Bucket }, func(k string, n int) *LimitError {
+		return &LimitError{Profile: l.Name, Kind: LimitBucketRules, Bucket: k, Count: n, Max: l.MaxRulesPerBucket}
+	})
+	counter(l.MaxRulesPerTarget, func(r match.Rule) string { return r.Target }, func(k string, n int) *LimitError {
+		return &LimitError{Profile: l.Name, Kind: LimitTargetRules, Target: k, Count: n, Max: l.MaxRulesPerTarget}
+	})
+	if l.SameRegion && regionOf != nil {
+		for _, r := range rules {
+			tr, ok := TargetRegion(r.Target)
+			if !ok {
+				continue
+			}
+			br := regionOf(r.Bucket)
+			if br == "" || SameRegion(br, tr) {
+				continue
+			}
+			out = append(out, &LimitError{Profile: l.Name, Kind: LimitRegion, Bucket: r.Bucket, Target: r.Target,
+				Rule: r, BucketRegion: br, TargetRegion: tr})
+		}
+	}
+	return out
+}
