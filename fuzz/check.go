@@ -1,0 +1,247 @@
+// This file is the differential driver: it applies operations to a
+// match.Index and to the oracle Index side by side and compares them after
+// every step.
+//
+// Before a change the oracle judges it. If the oracle refuses, the driver
+// first records match.Index's answers over the probe (below) and Len, so it
+// can show the refused change left it exactly as it was. Then it makes the
+// call on match.Index and asks the verdict to explain the returned error.
+// After every step it compares Len and, for every bucket (and one unknown),
+// every event of ProbeEvents (and the invalid events 0 and MaxEvent+1, which
+// must match nothing), and every probe key, Match against the oracle's MatchAll
+// (which must find at most one rule). Probe keys are the Checker's Keys plus,
+// for every rule held or named by the step, its prefix, its suffix, prefix
+// followed by suffix, and suffix followed by prefix.
+//
+// Pairwise non-overlap of what match.Index accepted follows from the checks:
+// it accepted exactly what the oracle accepted, and the oracle accepts a rule
+// only after Search found no overlap with any held rule (or any other rule of
+// the same Replace). Done checks the final state pairwise once more.
+
+package fuzz
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/notifymux/notifymux/match"
+)
+
+// Checker compares a match.Index with an oracle Index operation by operation.
+type Checker struct {
+	Index  *match.Index // the index under test
+	Oracle *Index       // the oracle, holding what Index should hold
+	Keys   []string     // keys probed after every step, besides each rule's witnesses
+	steps  int
+}
+
+// NewChecker returns a Checker over an empty match.Index and oracle that
+// probes keys (and every rule's witness keys) after every step.
+func NewChecker(keys []string) *Checker {
+	return &Checker{Index: match.New(), Oracle: NewIndex(), Keys: keys}
+}
+
+// MismatchError reports the first step at which match.Index and the oracle
+// disagreed.
+type MismatchError struct {
+	Step   int    // 0-based index of the operation
+	Op     Op     // the operation
+	Detail string // what disagreed
+}
+
+// Error names the step, the operation and the disagreement.
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("fuzz: step %d, %v: %s", e.Step, e.Op, e.Detail)
+}
+
+// CheckOps applies ops to a fresh Checker probing keys, and returns the first
+// *MismatchError, or nil.
+func CheckOps(ops []Op, keys []string) error {
+	c := NewChecker(keys)
+	for _, op := range ops {
+		if err := c.Apply(op); err != nil {
+			return err
+		}
+	}
+	return c.Done()
+}
+
+// Apply makes op on both indexes and compares them; it returns a
+// *MismatchError when they disagree.
+func (c *Checker) Apply(op Op) error {
+	step := c.steps
+	c.steps++
+	fail := func(format string, args ...any) error {
+		return &MismatchError{Step: step, Op: op, Detail: fmt.Sprintf(format, args...)}
+	}
+	probe := c.probeKeys(op)
+	switch op.Kind {
+	case OpRemove:
+		want := c.Oracle.Remove(op.Bucket, op.ID)
+		if got := c.Index.Remove(op.Bucket, op.ID); got != want {
+			return fail("Remove returned %v, want %v", got, want)
+		}
+	case OpAdd, OpReplace:
+		var v Verdict
+		if op.Kind == OpAdd {
+			v = c.Oracle.JudgeAdd(op.Rule)
+		} else {
+			v = c.Oracle.JudgeReplace(op.Bucket, op.Rules)
+		}
+		var before []answer
+		var beforeLen int
+		if !v.Accepted() {
+			before, beforeLen = c.answers(probe), c.Index.Len()
+		}
+		var err error
+		if op.Kind == OpAdd {
+			err = c.Index.Add(op.Rule)
+			c.Oracle.Add(op.Rule)
+		} else {
+			err = c.Index.Replace(op.Bucket, op.Rules)
+			c.Oracle.Replace(op.Bucket, op.Rules)
+		}
+		if e := v.Explains(err); e != nil {
+			return fail("%v", e)
+		}
+		if !v.Accepted() {
+			if n := c.Index.Len(); n != beforeLen {
+				return fail("refused change moved Len from %d to %d", beforeLen, n)
+			}
+			after := c.answers(probe)
+			for i := range before {
+				if before[i] != after[i] {
+					return fail("refused change altered Match(%q, %v, %q): was %v, now %v",
+						after[i].bucket, after[i].event, after[i].key, before[i].show(), after[i].show())
+				}
+			}
+		}
+	default:
+		return fail("unknown op kind %d", op.Kind)
+	}
+	if got, want := c.Index.Len(), c.Oracle.Len(); got != want {
+		return fail("Len is %d, want %d", got, want)
+	}
+	if d := c.compare(probe); d != "" {
+		return fail("%s", d)
+	}
+	return nil
+}
+
+// Done checks the final state: the oracle's rules are pairwise disjoint
+// (Search on every pair) and match.Index answers every short key as the
+// oracle does.
+func (c *Checker) Done() error {
+	if err := c.Oracle.CheckDisjoint(); err != nil {
+		return &MismatchError{Step: c.steps, Detail: err.Error()}
+	}
+	if d := c.compare(ShortKeys(MaxKeyLen - 2)); d != "" {
+		return &MismatchError{Step: c.steps, Detail: "final state: " + d}
+	}
+	return nil
+}
+
+// answer is one Match result of match.Index.
+type answer struct {
+	bucket string
+	event  match.Event
+	key    string
+	rule   match.Rule
+	ok     bool
+}
+
+func (a answer) show() string {
+	if !a.ok {
+		return "no rule"
+	}
+	return ruleString(a.rule)
+}
+
+// probeBuckets are the buckets probed: the generator's and one unknown.
+var probeBuckets = append(slices.Clone(Buckets), "unknown")
+
+// answers records match.Index's answers over the probe.
+func (c *Checker) answers(keys []string) []answer {
+	var out []answer
+	for _, b := range probeBuckets {
+		for _, e := range ProbeEvents {
+			for _, k := range keys {
+				r, ok := c.Index.Match(b, e, k)
+				out = append(out, answer{b, e, k, r, ok})
+			}
+		}
+	}
+	return out
+}
+
+// compare returns a description of the first probe on which match.Index and
+// the oracle disagree, or "".
+func (c *Checker) compare(keys []string) string {
+	for _, b := range probeBuckets {
+		for _, e := range ProbeEvents {
+			for _, k := range keys {
+				if d := c.compareOne(b, e, k); d != "" {
+					return d
+				}
+			}
+		}
+		for _, e := range []match.Event{0, match.MaxEvent + 1} {
+			for _, k := range keys {
+				if r, ok := c.Index.Match(b, e, k); ok {
+					return fmt.Sprintf("Match(%q, %v, %q) = %v for an invalid event", b, e, k, ruleString(r))
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func (c *Checker) compareOne(b string, e match.Event, k string) string {
+	all := c.Oracle.MatchAll(b, e, k)
+	if len(all) > 1 {
+		return fmt.Sprintf("oracle holds %d rules matching (%q, %v, %q): %v and %v", len(all), b, e, k, ruleString(all[0]), ruleString(all[1]))
+	}
+	got, ok := c.Index.Match(b, e, k)
+	switch {
+	case len(all) == 0 && ok:
+		return fmt.Sprintf("Match(%q, %v, %q) = %v, want no rule", b, e, k, ruleString(got))
+	case len(all) == 1 && !ok:
+		return fmt.Sprintf("Match(%q, %v, %q) = no rule, want %v", b, e, k, ruleString(all[0]))
+	case len(all) == 1 && got != all[0]:
+		return fmt.Sprintf("Match(%q, %v, %q) = %v, want %v", b, e, k, ruleString(got), ruleString(all[0]))
+	}
+	return ""
+}
+
+// probeKeys returns the Checker's keys plus the witness keys of every rule
+// the oracle holds and every rule op names, without duplicates, in a stable
+// order.
+func (c *Checker) probeKeys(op Op) []string {
+	seen := make(map[string]bool, len(c.Keys)+64)
+	keys := make([]string, 0, len(c.Keys)+64)
+	add := func(k string) {
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range c.Keys {
+		add(k)
+	}
+	witnesses := func(r match.Rule) {
+		add(r.Prefix)
+		add(r.Suffix)
+		add(r.Prefix + r.Suffix)
+		add(r.Suffix + r.Prefix)
+	}
+	for _, b := range c.Oracle.Buckets() {
+		for _, r := range c.Oracle.buckets[b] {
+			witnesses(r)
+		}
+	}
+	witnesses(op.Rule)
+	for _, r := range op.Rules {
+		witnesses(r)
+	}
+	return keys
+}

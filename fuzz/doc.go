@@ -1,0 +1,53 @@
+// Package fuzz checks package match against a brute-force oracle written
+// from the specification alone.
+//
+// # The oracle
+//
+// The specification (the package documentation of match, items 3 and 4 of
+// its semantics) says a rule matches an event when the bucket is the rule's,
+// the event type is in the rule's set, the key starts with the prefix and
+// the key ends with the suffix, the two tests being independent; and that two
+// rules overlap exactly when some key and event type match both. The oracle
+// takes those sentences literally and shares no code with match:
+//
+//   - [Matches] is the four tests, byte by byte.
+//   - [Search] and [Overlaps] decide overlap by looking for a witness: they
+//     enumerate every key over the bytes of the two rules' filters plus one
+//     foreign byte, up to the length of the longer prefix plus the longer
+//     suffix, and report the first key (and event) that matches both rules.
+//     The bound is exact, not a heuristic; see [Search].
+//   - [Index] holds each bucket's rules in a plain slice and refuses a change
+//     exactly when [Overlaps] finds an overlap with a held rule (or, within one
+//     Replace, between two rules of the call). Its [Verdict] lists every
+//     reason a change may be refused, and [Verdict.Explains] judges the error
+//     match.Index returned for the same change.
+//
+// Brute force is only affordable over a tiny alphabet, so the generators
+// ([RandRule], [RandKey], [RandOps]) and the fuzz decoders ([DecodeOps],
+// [DecodeRulePair]) draw filters of 0–3 bytes from [Alphabet] ("ab/"), keys
+// of 0–7 bytes, and event sets from [EventSets], which includes whole
+// families so that event sets intersect often. Rules of one bucket then
+// overlap often, which is what exercises the conflict checks.
+//
+// [Checker] applies a sequence of [Op] (Add, Remove, Replace) to a
+// match.Index and an oracle [Index] side by side and, after every step,
+// compares the decisions, the errors, Len, and Match over every short key,
+// every rule's witness keys and a few random keys, for every bucket and a
+// representative of every class of events. A refused change must leave
+// match.Index exactly as it was. [Minimize] shrinks a failing sequence.
+//
+// # Running
+//
+// The seed corpora in testdata/fuzz run with the ordinary tests:
+//
+//	go test ./fuzz
+//
+// To fuzz (one target per command; -fuzz needs a single package):
+//
+//	go test ./fuzz -run=^$ -fuzz=FuzzIndex -fuzztime=20s
+//	go test ./fuzz -run=^$ -fuzz=FuzzOverlap -fuzztime=20s
+//
+// A failure is written to testdata/fuzz/<Target>/ and replays with
+// go test ./fuzz -run=<Target>/<file>. Decode it with [DecodeOps] and shrink
+// it with [Minimize] to get a short rule sequence to report.
+package fuzz
