@@ -10,6 +10,7 @@
 //     LambdaFunctionConfiguration, QueueConfiguration and TopicConfiguration
 //     elements. The XML names no bucket, so ReadXML takes it from the caller.
 //     See ReadXML for what is accepted and what is an error.
+//
 //   - A JSON rules file holding the rules of many buckets (and, optionally,
 //     the region of each bucket):
 //

@@ -58,6 +58,7 @@ func Read(r io.Reader, bucket string) (*Document, Format, error) {
 	if err != nil {
 		return nil, 0, &Error{Err: because(ErrSyntax, "reading: %v", err)}
 	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	switch Detect(data) {
 	case FormatXML:
 		rules, err := ReadXML(bytes.NewReader(data), bucket)

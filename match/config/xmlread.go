@@ -130,7 +130,7 @@ func (p *xmlReader) document() error {
 				return err
 			}
 		case xml.CharData:
-			if len(bytes.TrimSpace(t)) != 0 {
+			if len(bytes.TrimSpace(bytes.TrimPrefix(t, []byte("\ufeff")))) != 0 {
 				return &Error{Line: p.line(), Err: because(ErrSyntax, "text outside the root element")}
 			}
 		}

@@ -1,0 +1,80 @@
+package config_test
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/notifymux/notifymux/match"
+	"github.com/notifymux/notifymux/match/config"
+)
+
+func ExampleReadXML() {
+	doc := `<NotificationConfiguration>
+  <CloudFunctionConfiguration>
+    <Id>thumbs</Id>
+    <Filter><S3Key>
+      <FilterRule><Name>prefix</Name><Value>images/</Value></FilterRule>
+      <FilterRule><Name>suffix</Name><Value>.jpg</Value></FilterRule>
+    </S3Key></Filter>
+    <Event>cos:ObjectCreated:*</Event>
+    <CloudFunction>qcs:0:lambda:gz:appid/1250000000:default.thumbs.$LATEST</CloudFunction>
+  </CloudFunctionConfiguration>
+  <CloudFunctionConfiguration>
+    <Event>cos:ObjectCreated:Pot</Event>
+    <CloudFunction>qcs:0:lambda:gz:appid/1250000000:default.other.$LATEST</CloudFunction>
+  </CloudFunctionConfiguration>
+</NotificationConfiguration>`
+	rules, err := config.ReadXML(strings.NewReader(doc), "photos")
+	for _, r := range rules {
+		fmt.Printf("%s: %s %q %q → %s\n", r.ID, r.Events, r.Prefix, r.Suffix, r.Target)
+	}
+	fmt.Println(err)
+	// Output:
+	// thumbs: cos:ObjectCreated:* "images/" ".jpg" → qcs:0:lambda:gz:appid/1250000000:default.thumbs.$LATEST
+	// config: line 12: Event: match: unknown event "cos:ObjectCreated:Pot" (did you mean "cos:ObjectCreated:Post"?)
+}
+
+func ExampleWriteJSON() {
+	doc := &config.Document{
+		Regions: map[string]string{"photos": "ap-guangzhou"},
+		Rules: []match.Rule{{ID: "thumbs", Bucket: "photos", Events: match.ObjectCreated, Prefix: "images/",
+			Target: "qcs:0:lambda:gz:appid/1250000000:default.thumbs.$LATEST"}},
+	}
+	if err := config.WriteJSON(os.Stdout, doc); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// {
+	//   "regions": {"photos": "ap-guangzhou"},
+	//   "rules": [
+	//     {"id":"thumbs","bucket":"photos","events":["cos:ObjectCreated:*"],"prefix":"images/","target":"qcs:0:lambda:gz:appid/1250000000:default.thumbs.$LATEST"}
+	//   ]
+	// }
+}
+
+func ExampleOverlaps() {
+	put := match.ObjectCreatedPut.Set()
+	rules := []match.Rule{
+		{ID: "all-images", Bucket: "photos", Events: match.ObjectCreated, Prefix: "images/", Target: "a"},
+		{ID: "jpg", Bucket: "photos", Events: put, Suffix: ".jpg", Target: "b"},
+		{ID: "thumbs", Bucket: "photos", Events: put, Prefix: "images/thumbs/", Suffix: ".jpg", Target: "c"},
+	}
+	for c := range config.Overlaps(rules) {
+		fmt.Printf("%q overlaps %q: both match %s on key %q\n", c.Rule.ID, c.Existing.ID, c.Event, c.Key)
+	}
+	// Output:
+	// "jpg" overlaps "all-images": both match cos:ObjectCreated:Put on key "images/.jpg"
+	// "thumbs" overlaps "all-images": both match cos:ObjectCreated:Put on key "images/thumbs/.jpg"
+	// "thumbs" overlaps "jpg": both match cos:ObjectCreated:Put on key "images/thumbs/.jpg"
+}
+
+func ExampleLimits_Check() {
+	rules := []match.Rule{{ID: "thumbs", Bucket: "photos", Events: match.ObjectCreated,
+		Target: "qcs:0:lambda:gz:appid/1250000000:default.thumbs.$LATEST"}}
+	for _, err := range config.COS.Check(rules, func(string) string { return "ap-chengdu" }) {
+		fmt.Println(err)
+	}
+	// Output:
+	// config: rule "thumbs" in bucket "photos": target region "gz" (ap-guangzhou) differs from the bucket's region "ap-chengdu" (ap-chengdu), which the cos profile forbids
+}

@@ -1,0 +1,58 @@
+package config
+
+import (
+	"bytes"
+	"reflect"
+	"slices"
+	"testing"
+)
+
+// FuzzParseXML checks that ReadXML never panics and that whatever it reads
+// survives WriteXML followed by ReadXML unchanged.
+func FuzzParseXML(f *testing.F) {
+	for _, s := range []string{cosXML, s3XML, "<NotificationConfiguration/>", "<a>"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rules, _ := ReadXML(bytes.NewReader(data), "bucket")
+		if len(rules) == 0 {
+			return
+		}
+		var buf bytes.Buffer
+		if err := WriteXML(&buf, rules, ""); err != nil {
+			t.Fatalf("cannot write what was read: %v\nrules %+v", err, rules)
+		}
+		back, err := ReadXML(bytes.NewReader(buf.Bytes()), "bucket")
+		if err != nil {
+			t.Fatalf("cannot read what was written: %v\n%s", err, buf.Bytes())
+		}
+		if !slices.Equal(back, rules) {
+			t.Fatalf("round trip changed the rules:\ngot  %+v\nwant %+v\n%s", back, rules, buf.Bytes())
+		}
+	})
+}
+
+// FuzzParseJSON checks that ReadJSON never panics and that whatever it reads
+// survives WriteJSON followed by ReadJSON unchanged.
+func FuzzParseJSON(f *testing.F) {
+	for _, s := range []string{rulesJSON, `{"rules":[]}`, `{"regions":{"a":"gz"}}`, `[`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		doc, _ := ReadJSON(bytes.NewReader(data))
+		if doc == nil {
+			return
+		}
+		var buf bytes.Buffer
+		if err := WriteJSON(&buf, doc); err != nil {
+			t.Fatalf("cannot write what was read: %v\ndoc %+v", err, doc)
+		}
+		back, err := ReadJSON(bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatalf("cannot read what was written: %v\n%s", err, buf.Bytes())
+		}
+		if !reflect.DeepEqual(back, doc) {
+			t.Fatalf("round trip changed the document:\ngot  %+v\nwant %+v\n%s", back, doc, buf.Bytes())
+		}
+	})
+}
