@@ -32,7 +32,9 @@ type Checker struct {
 	Index  *match.Index // the index under test
 	Oracle *Index       // the oracle, holding what Index should hold
 	Keys   []string     // keys probed after every step, besides each rule's witnesses
-	steps  int
+
+	Accepted, Refused int // Add and Replace calls accepted and refused so far
+	steps             int
 }
 
 // NewChecker returns a Checker over an empty match.Index and oracle that
@@ -104,6 +106,11 @@ func (c *Checker) Apply(op Op) error {
 		if e := v.Explains(err); e != nil {
 			return fail("%v", e)
 		}
+		if v.Accepted() {
+			c.Accepted++
+		} else {
+			c.Refused++
+		}
 		if !v.Accepted() {
 			if n := c.Index.Len(); n != beforeLen {
 				return fail("refused change moved Len from %d to %d", beforeLen, n)
@@ -162,7 +169,7 @@ var probeBuckets = append(slices.Clone(Buckets), "unknown")
 
 // answers records match.Index's answers over the probe.
 func (c *Checker) answers(keys []string) []answer {
-	var out []answer
+	out := make([]answer, 0, len(probeBuckets)*len(ProbeEvents)*len(keys))
 	for _, b := range probeBuckets {
 		for _, e := range ProbeEvents {
 			for _, k := range keys {

@@ -46,12 +46,12 @@ func TestMatches(t *testing.T) {
 		{r("a*", ""), "b", put, "a*b", true},
 		{r("", "?"), "b", put, "x", false},
 		{r("", "?"), "b", put, "x?", true},
-		{r("", ""), "other", put, "k", false},                       // another bucket
-		{r("", ""), "b", match.ObjectRemoveDelete, "k", false},      // event not in the set
-		{r("", ""), "b", match.ObjectCreatedAppend, "k", true},      // last of the family
-		{r("", ""), "b", 0, "k", false},                             // invalid event
-		{r("", ""), "b", match.MaxEvent + 1, "k", false},            // invalid event
-		{match.Rule{Bucket: "b", Events: 0}, "b", put, "k", false},  // empty set
+		{r("", ""), "other", put, "k", false},                      // another bucket
+		{r("", ""), "b", match.ObjectRemoveDelete, "k", false},     // event not in the set
+		{r("", ""), "b", match.ObjectCreatedAppend, "k", true},     // last of the family
+		{r("", ""), "b", 0, "k", false},                            // invalid event
+		{r("", ""), "b", match.MaxEvent + 1, "k", false},           // invalid event
+		{match.Rule{Bucket: "b", Events: 0}, "b", put, "k", false}, // empty set
 		{match.Rule{Bucket: "b", Events: match.AllEvents}, "b", match.ObjectAclPut, "k", true},
 	}
 	for _, tt := range tests {
