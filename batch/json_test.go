@@ -2,7 +2,9 @@ package batch
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/rand/v2"
 	"net/url"
 	"strings"
 	"testing"
@@ -186,4 +188,44 @@ func FuzzEscape(f *testing.F) {
 			t.Errorf("s3.object.key %q unescapes to %q, %v; want %q", ce[0].Data.S3.Object.Key, back, err, key)
 		}
 	})
+}
+
+// TestNeedsEscape compares the eight-byte test with the byte table: every
+// byte value in every position of an otherwise safe word, and random words.
+func TestNeedsEscape(t *testing.T) {
+	unsafe := func(w [8]byte) bool {
+		for _, b := range w {
+			if b >= 0x80 || !jsonSafe[b] {
+				return true
+			}
+		}
+		return false
+	}
+	check := func(w [8]byte) {
+		t.Helper()
+		if got, want := needsEscape(binary.LittleEndian.Uint64(w[:])), unsafe(w); got != want {
+			t.Fatalf("needsEscape(%q) = %v, want %v", w, got, want)
+		}
+	}
+	for pos := range 8 {
+		for b := range 256 {
+			w := [8]byte{'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'}
+			w[pos] = byte(b)
+			check(w)
+			w = [8]byte{0x20, 0x7f, '!', '=', '?', '[', '%', 0x7e}
+			w[pos] = byte(b)
+			check(w)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 200000 {
+		var w [8]byte
+		binary.LittleEndian.PutUint64(w[:], rng.Uint64())
+		for j := range w { // bias towards ASCII so safe words occur
+			if rng.IntN(2) == 0 {
+				w[j] = byte(0x20 + rng.IntN(0x60))
+			}
+		}
+		check(w)
+	}
 }
