@@ -9,6 +9,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/notifymux/notifymux/match"
 	"github.com/notifymux/notifymux/match/config"
@@ -23,6 +27,8 @@ func init() {
 file, told apart by content. XML names no bucket: its rules go to -bucket or,
 without it, to the bucket named by the file's base name ("testpic.xml" holds
 the rules of bucket "testpic"). All files are checked together, as one rule set.
+A directory stands for its *.xml and *.json files; DIR/... also for those of
+its subdirectories.
 
 Output: one line per problem, such as
   rules.xml: rule "thumbs" overlaps rule "all-images" in bucket "photos": both match cos:ObjectCreated:Put on key "images/.jpg"
@@ -34,23 +40,28 @@ Every overlapping pair is reported, not only the first.
 }
 
 func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("check")
-	bucket := fs.String("bucket", "", "the bucket of the rules of XML files (default: each file's base name)")
-	region := fs.String("region", "", "the region of every bucket whose region a JSON file does not give (ap-guangzhou or gz)")
-	profile := fs.String("profile", "none", "the limits to check: cos (10 rules per bucket, 10 per target, same region) or none")
-	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+	flags := newFlagSet("check")
+	bucket := flags.String("bucket", "", "the bucket of the rules of XML files (default: each file's base name)")
+	region := flags.String("region", "", "the region of every bucket whose region a JSON file does not give (ap-guangzhou or gz)")
+	profile := flags.String("profile", "none", "the limits to check: cos (10 rules per bucket, 10 per target, same region) or none")
+	if code, ok := parseFlags(flags, args, stdout, stderr); !ok {
 		return code
 	}
 	limits, err := config.Profile(*profile)
 	if err != nil {
 		return usageError(stderr, "check", "-profile %q: want cos or none", *profile)
 	}
-	if fs.NArg() == 0 {
+	if flags.NArg() == 0 {
 		return usageError(stderr, "check", "no FILE given")
 	}
 	c := &checker{out: stdout, regions: map[string]string{}}
 	code := exitOK
-	for _, path := range fs.Args() {
+	paths, err := expandPaths(flags.Args())
+	if err != nil {
+		fmt.Fprintf(stderr, "notifymux check: %v\n", err)
+		code = exitUsage
+	}
+	for _, path := range paths {
 		if ctx.Err() != nil {
 			fmt.Fprintf(stderr, "notifymux check: %v\n", ctx.Err())
 			return exitUsage
@@ -89,6 +100,7 @@ type checker struct {
 	out      io.Writer
 	rules    []match.Rule
 	files    []string          // files[i] is the file of rules[i]
+	reads    []int             // reads[i] numbers the read of files[i] (a file may be given twice)
 	regions  map[string]string // bucket → region, from JSON files
 	problems int
 }
@@ -99,9 +111,14 @@ func (c *checker) report(format string, args ...any) {
 }
 
 func (c *checker) add(path string, doc *config.Document) {
+	read := 1
+	if n := len(c.reads); n > 0 {
+		read = c.reads[n-1] + 1
+	}
 	for _, r := range doc.Rules {
 		c.rules = append(c.rules, r)
 		c.files = append(c.files, path)
+		c.reads = append(c.reads, read)
 	}
 	for b, reg := range doc.Regions {
 		if old, ok := c.regions[b]; ok && !config.SameRegion(old, reg) {
@@ -112,14 +129,14 @@ func (c *checker) add(path string, doc *config.Document) {
 	}
 }
 
-// checkIDs reports ids used twice in one bucket by different files (the
+// checkIDs reports ids used twice in one bucket by different reads (the
 // readers report those within one file).
 func (c *checker) checkIDs() {
 	seen := map[[2]string]int{}
 	for i, r := range c.rules {
 		k := [2]string{r.Bucket, r.ID}
 		if j, dup := seen[k]; dup {
-			if c.files[j] != c.files[i] {
+			if c.reads[j] != c.reads[i] {
 				c.report("%s: rule %q in bucket %q: id also used in %s", c.files[i], r.ID, r.Bucket, c.files[j])
 			}
 			continue
@@ -179,3 +196,40 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
+
+// expandPaths replaces each directory argument by its *.xml and *.json
+// files, and DIR/... by those of DIR and all its subdirectories, in lexical
+// order. Other arguments are kept as they are. It reports the first
+// directory it cannot read, after expanding the others.
+func expandPaths(args []string) ([]string, error) {
+	var out []string
+	var firstErr error
+	for _, a := range args {
+		root, recursive := strings.CutSuffix(a, "/...")
+		if !recursive {
+			if fi, err := os.Stat(a); err != nil || !fi.IsDir() {
+				out = append(out, a) // loadRules reports a missing file
+				continue
+			}
+		}
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if path != root && !recursive {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if ext := filepath.Ext(path); ext == ".xml" || ext == ".json" {
+				out = append(out, path)
+			}
+			return nil
+		})
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return out, firstErr
+}
