@@ -9,6 +9,7 @@ package batch
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/notifymux/notifymux/match"
@@ -93,8 +94,8 @@ const (
 // and knows the payload size exactly.
 //
 // The emit function owns each Batch it receives (Payload and Records are
-// never touched again by the Batcher); it must not call back into the
-// Batcher. Records are copied into the batch, but the strings and the Meta
+// never touched again by the Batcher until they are handed back with
+// Recycle); it must not call back into the Batcher, except Recycle. Records are copied into the batch, but the strings and the Meta
 // slice they point to are shared with the caller, who must not modify them.
 type Batcher struct {
 	cfg    Config
@@ -105,6 +106,9 @@ type Batcher struct {
 	head   *openBatch            // open batches with records, oldest Opened first
 	tail   *openBatch
 	n      int // records in open batches
+
+	payloads sync.Pool // *[]byte from Recycle
+	recSlots sync.Pool // *[]Record from Recycle
 }
 
 // openBatch is one target's batch being filled.
@@ -176,7 +180,7 @@ func (b *Batcher) Add(r Record, now time.Time) error {
 		b.open[r.Target] = o
 	}
 	if o.buf == nil {
-		o.buf = append(make([]byte, 0, b.bufCap(o)), b.opener...)
+		o.buf = append(b.newPayload(b.bufCap(o)), b.opener...)
 	}
 	mark := len(o.buf)
 	if len(o.recs) > 0 {
@@ -191,7 +195,7 @@ func (b *Batcher) Add(r Record, now time.Time) error {
 			return &RecordTooLargeError{Target: r.Target, Bucket: r.Bucket, Key: r.Key, Size: alone, Limit: b.cfg.MaxBytes}
 		}
 		// Move the encoded record into a new payload and emit the full one.
-		next := append(make([]byte, 0, max(b.bufCap(o), alone)), b.opener...)
+		next := append(b.newPayload(max(b.bufCap(o), alone)), b.opener...)
 		next = append(next, o.buf[start:]...)
 		o.buf = o.buf[:mark]
 		b.emitBatch(o)
@@ -202,7 +206,7 @@ func (b *Batcher) Add(r Record, now time.Time) error {
 		b.link(o)
 	}
 	if o.recs == nil {
-		o.recs = make([]Record, 0, min(b.cfg.MaxRecords, max(o.lastN, 16)))
+		o.recs = b.newRecords(min(b.cfg.MaxRecords, max(o.lastN, 16)))
 	}
 	o.recs = append(o.recs, r)
 	b.n++
@@ -210,6 +214,41 @@ func (b *Batcher) Add(r Record, now time.Time) error {
 		b.emitBatch(o)
 	}
 	return nil
+}
+
+// Recycle hands a batch's Payload and Records back to the Batcher, which
+// reuses their memory for later batches instead of allocating. It is optional
+// (a batch that is never recycled is left to the garbage collector) and safe
+// to call from any goroutine, the only method that is, typically by a dispatcher once the batch is
+// delivered or dead-lettered. After Recycle, bt.Payload and bt.Records must
+// not be used.
+func (b *Batcher) Recycle(bt Batch) {
+	if cap(bt.Payload) > 0 && cap(bt.Payload) <= 2*b.cfg.MaxBytes {
+		p := bt.Payload[:0]
+		b.payloads.Put(&p)
+	}
+	if cap(bt.Records) > 0 {
+		r := bt.Records[:cap(bt.Records)]
+		clear(r) // drop the strings and Meta the records point to
+		r = r[:0]
+		b.recSlots.Put(&r)
+	}
+}
+
+// newPayload returns an empty buffer, recycled or new with capacity n.
+func (b *Batcher) newPayload(n int) []byte {
+	if p, ok := b.payloads.Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, n)
+}
+
+// newRecords returns an empty Records slice, recycled or new with capacity n.
+func (b *Batcher) newRecords(n int) []Record {
+	if r, ok := b.recSlots.Get().(*[]Record); ok {
+		return (*r)[:0]
+	}
+	return make([]Record, 0, n)
 }
 
 // bufCap is the capacity of a new payload buffer for o: the size of its

@@ -279,13 +279,20 @@ func TestBatcherRandom(t *testing.T) {
 			MaxWait:    time.Duration(1+rng.IntN(50)) * time.Millisecond,
 			Format:     f,
 		}
+		type kept struct {
+			bt   batch.Batch
+			copy string
+		}
 		var (
+			b        *batch.Batcher
+			unshared []kept // batches not recycled, with a copy of their payload
 			inAdd    *batch.Record
 			emitted  = map[string][]string{}
 			accepted = map[string][]string{}
 			out      int
 		)
-		b, err := batch.NewBatcher(cfg, func(bt batch.Batch) {
+		var err error
+		b, err = batch.NewBatcher(cfg, func(bt batch.Batch) {
 			out += len(bt.Records)
 			if len(bt.Payload) > cfg.MaxBytes || len(bt.Records) == 0 || len(bt.Records) > cfg.MaxRecords {
 				t.Fatalf("round %d %+v: batch of %d records, %d bytes", round, cfg, len(bt.Records), len(bt.Payload))
@@ -310,6 +317,11 @@ func TestBatcherRandom(t *testing.T) {
 				}
 			}
 			emitted[bt.Target] = append(emitted[bt.Target], keys(bt.Records)...)
+			if rng.IntN(2) == 0 {
+				b.Recycle(bt)
+			} else {
+				unshared = append(unshared, kept{bt, string(bt.Payload)})
+			}
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -350,6 +362,14 @@ func TestBatcherRandom(t *testing.T) {
 		if b.Len() != 0 {
 			t.Fatalf("round %d: Len() = %d after Flush", round, b.Len())
 		}
+		for _, k := range unshared {
+			if string(k.bt.Payload) != k.copy {
+				t.Fatalf("round %d: a batch that was not recycled changed after emit", round)
+			}
+			if want := f.Append(nil, k.bt.Records); string(want) != k.copy {
+				t.Fatalf("round %d: the Records of a batch that was not recycled changed after emit", round)
+			}
+		}
 		for target, want := range accepted {
 			if !slices.Equal(emitted[target], want) {
 				t.Fatalf("round %d: target %s got %d records, want %d in order", round, target, len(emitted[target]), len(want))
@@ -381,5 +401,33 @@ func TestBatcherAllocations(t *testing.T) {
 	})
 	if allocs > 4 {
 		t.Errorf("%v allocations per 10 records in 2 batches, want at most 4", allocs)
+	}
+}
+
+func TestBatcherRecycleReusesMemory(t *testing.T) {
+	var last batch.Batch
+	b, err := batch.NewBatcher(batch.Config{MaxRecords: 2}, func(bt batch.Batch) { last = bt })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = b.Add(rec("f", "a"), t0)
+	_ = b.Add(rec("f", "b"), t0)
+	first := &last.Payload[:1][0]
+	firstRecs := &last.Records[0]
+	b.Recycle(last)
+	_ = b.Add(rec("f", "c"), t0)
+	_ = b.Add(rec("f", "d"), t0)
+	if !slices.Equal(keys(last.Records), []string{"c", "d"}) {
+		t.Fatalf("second batch has %v, want [c d]", keys(last.Records))
+	}
+	// sync.Pool may drop items at a garbage collection, so reuse is likely,
+	// not certain; a GC between Recycle and Add here is very unlikely.
+	if &last.Payload[:1][0] != first || &last.Records[0] != firstRecs {
+		t.Log("recycled buffers were not reused (a GC may have emptied the pool)")
+	}
+	var p cosPayload
+	decodeStrict(t, last.Payload, &p)
+	if len(p.Records) != 2 || !strings.HasSuffix(p.Records[1].Cos.CosObject.Key, "/d") {
+		t.Errorf("payload after recycling: %s", last.Payload)
 	}
 }
