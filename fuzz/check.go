@@ -34,7 +34,9 @@ type Checker struct {
 	Keys   []string     // keys probed after every step, besides each rule's witnesses
 
 	Accepted, Refused int // Add and Replace calls accepted and refused so far
-	steps             int
+
+	steps    int
+	snapshot []answer // match.Index's answers before a change the oracle refuses
 }
 
 // NewChecker returns a Checker over an empty match.Index and oracle that
@@ -90,10 +92,14 @@ func (c *Checker) Apply(op Op) error {
 		} else {
 			v = c.Oracle.JudgeReplace(op.Bucket, op.Rules)
 		}
-		var before []answer
-		var beforeLen int
+		beforeLen := c.Index.Len()
 		if !v.Accepted() {
-			before, beforeLen = c.answers(probe), c.Index.Len()
+			c.snapshot = c.snapshot[:0]
+			c.forProbe(probe, func(b string, e match.Event, k string) bool {
+				r, ok := c.Index.Match(b, e, k)
+				c.snapshot = append(c.snapshot, answer{r, ok})
+				return true
+			})
 		}
 		var err error
 		if op.Kind == OpAdd {
@@ -115,12 +121,18 @@ func (c *Checker) Apply(op Op) error {
 			if n := c.Index.Len(); n != beforeLen {
 				return fail("refused change moved Len from %d to %d", beforeLen, n)
 			}
-			after := c.answers(probe)
-			for i := range before {
-				if before[i] != after[i] {
-					return fail("refused change altered Match(%q, %v, %q): was %v, now %v",
-						after[i].bucket, after[i].event, after[i].key, before[i].show(), after[i].show())
+			i, detail := 0, ""
+			c.forProbe(probe, func(b string, e match.Event, k string) bool {
+				r, ok := c.Index.Match(b, e, k)
+				if was := c.snapshot[i]; was != (answer{r, ok}) {
+					detail = fmt.Sprintf("refused change altered Match(%q, %v, %q): was %v, now %v", b, e, k, was, answer{r, ok})
+					return false
 				}
+				i++
+				return true
+			})
+			if detail != "" {
+				return fail("%s", detail)
 			}
 		}
 	default:
@@ -150,14 +162,11 @@ func (c *Checker) Done() error {
 
 // answer is one Match result of match.Index.
 type answer struct {
-	bucket string
-	event  match.Event
-	key    string
-	rule   match.Rule
-	ok     bool
+	rule match.Rule
+	ok   bool
 }
 
-func (a answer) show() string {
+func (a answer) String() string {
 	if !a.ok {
 		return "no rule"
 	}
@@ -167,31 +176,32 @@ func (a answer) show() string {
 // probeBuckets are the buckets probed: the generator's and one unknown.
 var probeBuckets = append(slices.Clone(Buckets), "unknown")
 
-// answers records match.Index's answers over the probe.
-func (c *Checker) answers(keys []string) []answer {
-	out := make([]answer, 0, len(probeBuckets)*len(ProbeEvents)*len(keys))
+// forProbe calls fn for every probed bucket, event of ProbeEvents and key, in
+// a fixed order, until fn returns false.
+func (c *Checker) forProbe(keys []string, fn func(b string, e match.Event, k string) bool) {
 	for _, b := range probeBuckets {
 		for _, e := range ProbeEvents {
 			for _, k := range keys {
-				r, ok := c.Index.Match(b, e, k)
-				out = append(out, answer{b, e, k, r, ok})
+				if !fn(b, e, k) {
+					return
+				}
 			}
 		}
 	}
-	return out
 }
 
 // compare returns a description of the first probe on which match.Index and
 // the oracle disagree, or "".
 func (c *Checker) compare(keys []string) string {
+	var d string
+	c.forProbe(keys, func(b string, e match.Event, k string) bool {
+		d = c.compareOne(b, e, k)
+		return d == ""
+	})
+	if d != "" {
+		return d
+	}
 	for _, b := range probeBuckets {
-		for _, e := range ProbeEvents {
-			for _, k := range keys {
-				if d := c.compareOne(b, e, k); d != "" {
-					return d
-				}
-			}
-		}
 		for _, e := range []match.Event{0, match.MaxEvent + 1} {
 			for _, k := range keys {
 				if r, ok := c.Index.Match(b, e, k); ok {

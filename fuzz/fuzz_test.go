@@ -9,12 +9,13 @@ import (
 	"github.com/notifymux/notifymux/match"
 )
 
-// fuzzKeys returns the keys FuzzIndex probes after every step: every key of up
-// to 4 bytes over Alphabet and 8 random keys of up to 7 bytes drawn from data.
+// fuzzKeys returns the keys FuzzIndex probes after every step (besides every
+// rule's witness keys): every key of up to 3 bytes over Alphabet and 16
+// random keys of up to 7 bytes drawn from data.
 func fuzzKeys(data []byte) []string {
-	keys := ShortKeys(4)
+	keys := ShortKeys(3)
 	rng := randFor(data)
-	for range 8 {
+	for range 16 {
 		keys = append(keys, RandKey(rng))
 	}
 	return keys
