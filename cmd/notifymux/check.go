@@ -196,7 +196,6 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-
 // expandPaths replaces each directory argument by its *.xml and *.json
 // files, and DIR/... by those of DIR and all its subdirectories, in lexical
 // order. Other arguments are kept as they are. It reports the first

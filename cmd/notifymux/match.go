@@ -15,9 +15,9 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -65,7 +65,7 @@ func runMatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintf(stderr, "notifymux match: %v\n", err)
 		return exitUsage
 	}
-	m := &matcher{x: x, defaultBucket: *bucket, out: bufio.NewWriterSize(stdout, 64<<10), explain: *explain}
+	m := &matcher{x: x, defaultBucket: *bucket, out: newWriter(stdout), explain: *explain}
 	if *explain {
 		m.byBucket = map[string][]match.Rule{}
 		for _, r := range doc.Rules {
@@ -107,6 +107,9 @@ type matcher struct {
 	explain       bool
 	byBucket      map[string][]match.Rule // with explain: each bucket's rules
 }
+
+// newWriter returns the buffered writer answers go through.
+func newWriter(w io.Writer) *bufio.Writer { return bufio.NewWriterSize(w, 64<<10) }
 
 // flushingReader flushes w before each read of r, that is, whenever the
 // bufio.Reader above it has run out of buffered input.

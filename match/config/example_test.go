@@ -61,12 +61,13 @@ func ExampleOverlaps() {
 		{ID: "thumbs", Bucket: "photos", Events: put, Prefix: "images/thumbs/", Suffix: ".jpg", Target: "c"},
 	}
 	for c := range config.Overlaps(rules) {
-		fmt.Printf("%q overlaps %q: both match %s on key %q\n", c.Rule.ID, c.Existing.ID, c.Event, c.Key)
+		fmt.Printf("rules[%d] %q overlaps rules[%d] %q: both match %s on key %q\n",
+			c.Later, c.Err.Rule.ID, c.Earlier, c.Err.Existing.ID, c.Err.Event, c.Err.Key)
 	}
 	// Output:
-	// "jpg" overlaps "all-images": both match cos:ObjectCreated:Put on key "images/.jpg"
-	// "thumbs" overlaps "all-images": both match cos:ObjectCreated:Put on key "images/thumbs/.jpg"
-	// "thumbs" overlaps "jpg": both match cos:ObjectCreated:Put on key "images/thumbs/.jpg"
+	// rules[1] "jpg" overlaps rules[0] "all-images": both match cos:ObjectCreated:Put on key "images/.jpg"
+	// rules[2] "thumbs" overlaps rules[0] "all-images": both match cos:ObjectCreated:Put on key "images/thumbs/.jpg"
+	// rules[2] "thumbs" overlaps rules[1] "jpg": both match cos:ObjectCreated:Put on key "images/thumbs/.jpg"
 }
 
 func ExampleLimits_Check() {

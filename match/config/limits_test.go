@@ -74,11 +74,11 @@ func TestRegions(t *testing.T) {
 	}
 	for target, want := range map[string]string{
 		"qcs:0:lambda:gz:appid/1250000000:default.fn.$LATEST":                  "gz",
-		"qcs:0:lambda:cd:appid/1253970026:default.printevent.$LATEST":           "cd",
+		"qcs:0:lambda:cd:appid/1253970026:default.printevent.$LATEST":          "cd",
 		"qcs::scf:ap-guangzhou:uin/100000000001:namespace/default/function/fn": "ap-guangzhou",
-		"arn:aws:lambda:us-east-1:1:function:f":                                 "",
-		"qcs:0:lambda":                                                          "",
-		"qcs:0:cos:gz:x":                                                        "",
+		"arn:aws:lambda:us-east-1:1:function:f":                                "",
+		"qcs:0:lambda":                                                         "",
+		"qcs:0:cos:gz:x":                                                       "",
 	} {
 		got, ok := TargetRegion(target)
 		if got != want || ok != (want != "") {

@@ -26,37 +26,57 @@ import (
 	"github.com/notifymux/notifymux/match"
 )
 
-// Overlaps yields every pair of rules that overlap, each pair once, as a
-// *match.ConflictError whose Rule is the later of the two in rules and whose
-// Existing is the earlier one, with an event and a key both match. Pairs come
-// in the order of their later rule. Rules that fail Validate are skipped;
-// rules sharing an id are compared like any others.
-func Overlaps(rules []match.Rule) iter.Seq[*match.ConflictError] {
-	return func(yield func(*match.ConflictError) bool) {
-		var layers []*match.Index
+// Conflict is one overlapping pair found by Overlaps.
+type Conflict struct {
+	Later, Earlier int                  // indexes of the two rules in the slice given to Overlaps
+	Err            *match.ConflictError // Rule is rules[Later], Existing is rules[Earlier]; with an event and a key both match
+}
+
+// layer is one match.Index of mutually disjoint rules, with the index in
+// the input of each rule it holds (ids are unique per bucket in a layer).
+type layer struct {
+	x   *match.Index
+	pos map[[2]string]int
+}
+
+func (l *layer) add(r match.Rule, i int) bool {
+	if l.x.Add(r) != nil {
+		return false // a duplicate id: the caller checked for conflicts
+	}
+	l.pos[[2]string{r.Bucket, r.ID}] = i
+	return true
+}
+
+// Overlaps yields every pair of rules that overlap, each pair once, in the
+// order of their later rule. Rules that fail Validate are skipped; rules
+// sharing an id are compared like any others.
+func Overlaps(rules []match.Rule) iter.Seq[Conflict] {
+	return func(yield func(Conflict) bool) {
+		var layers []*layer
 		depth := map[string]int{} // bucket → layers holding its rules (always a prefix of layers)
-		for _, r := range rules {
+		for ri, r := range rules {
 			if r.Validate() != nil {
 				continue
 			}
 			n := depth[r.Bucket]
 			placed := false
 			for i := 0; i < n; i++ {
-				cs := layers[i].Conflicts(r)
+				l := layers[i]
+				cs := l.x.Conflicts(r)
 				for _, c := range cs {
-					if !yield(c) {
+					if !yield(Conflict{Later: ri, Earlier: l.pos[[2]string{r.Bucket, c.Existing.ID}], Err: c}) {
 						return
 					}
 				}
 				if !placed && len(cs) == 0 {
-					placed = layers[i].Add(r) == nil // fails only for a duplicate id
+					placed = l.add(r, ri)
 				}
 			}
 			if !placed {
 				if n == len(layers) {
-					layers = append(layers, match.New())
+					layers = append(layers, &layer{x: match.New(), pos: map[[2]string]int{}})
 				}
-				if layers[n].Add(r) == nil { // the layer holds nothing of r's bucket
+				if layers[n].add(r, ri) { // the layer holds nothing of r's bucket
 					depth[r.Bucket] = n + 1
 				}
 			}

@@ -48,31 +48,17 @@ func TestOverlapsAgainstBruteForce(t *testing.T) {
 		}
 		var got []string
 		for c := range Overlaps(rules) {
-			i := slices.Index(rules, c.Existing)
-			j := slices.Index(rules, c.Rule)
-			// slices.Index finds the first of identical rules; normalise compares contents.
-			got = append(got, fmt.Sprintf("%d/%d %v %q", j, i, c.Event, c.Key))
+			if c.Err.Rule != rules[c.Later] || c.Err.Existing != rules[c.Earlier] || c.Earlier >= c.Later {
+				t.Fatalf("round %d: indexes %d, %d do not name %+v", round, c.Later, c.Earlier, c.Err)
+			}
+			got = append(got, fmt.Sprintf("%d/%d %v %q", c.Later, c.Earlier, c.Err.Event, c.Err.Key))
 		}
 		slices.Sort(want)
 		slices.Sort(got)
-		if !slices.Equal(normalise(rules, want), normalise(rules, got)) {
+		if !slices.Equal(want, got) {
 			t.Fatalf("round %d: rules %+v\ngot  %v\nwant %v", round, rules, got, want)
 		}
 	}
-}
-
-// normalise maps each "j/i ..." line to the rules' contents, so that
-// identical rules at different positions compare equal.
-func normalise(rules []match.Rule, lines []string) []string {
-	out := make([]string, len(lines))
-	for n, l := range lines {
-		var i, j int
-		var rest string
-		fmt.Sscanf(l, "%d/%d %s", &j, &i, &rest)
-		out[n] = fmt.Sprintf("%+v|%+v|%s", rules[j], rules[i], l[len(fmt.Sprintf("%d/%d", j, i)):])
-	}
-	slices.Sort(out)
-	return out
 }
 
 func TestOverlapsStops(t *testing.T) {
