@@ -158,7 +158,7 @@ func parseLine(data []byte, line int, ev *inputEvent, fn func(*inputEvent) error
 	}
 	for i, raw := range l.Records {
 		if err := parseRecord(raw, ev); err != nil {
-			if err := bad(line, fmt.Errorf("Records[%d]: %v", i, err)); err != nil {
+			if err := bad(line, fmt.Errorf("record %d of Records: %v", i, err)); err != nil {
 				return stopError{err}
 			}
 			continue
@@ -232,10 +232,10 @@ func parseRecord(raw json.RawMessage, ev *inputEvent) error {
 		c := rec.Cos
 		ev.Source = "cos"
 		if rec.Event == nil {
-			return errors.New(`COS record has no "event"`)
+			return errors.New(`the COS record has no "event"`)
 		}
 		if c.CosObject.Key == nil {
-			return errors.New(`COS record has no "cosObject.key"`)
+			return errors.New(`the COS record has no "cosObject.key"`)
 		}
 		ev.EventName = rec.Event.EventName
 		ev.Bucket, ev.AppID, ev.Region = c.CosBucket.Name, c.CosBucket.AppID, c.CosBucket.Region
@@ -266,7 +266,7 @@ func parseRecord(raw json.RawMessage, ev *inputEvent) error {
 		s := rec.S3
 		ev.Source = "s3"
 		if s.Object.Key == nil {
-			return errors.New(`S3 record has no "s3.object.key"`)
+			return errors.New(`the S3 record has no "s3.object.key"`)
 		}
 		ev.EventName = rec.EventName
 		if ev.EventName != "" && !strings.HasPrefix(ev.EventName, "s3:") {

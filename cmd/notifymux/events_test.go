@@ -98,9 +98,9 @@ func TestReadEventsLinesAndErrors(t *testing.T) {
 		`6: neither an event line`,
 		`7: event line has no "key"`,
 		`8: not a JSON event line`,
-		`9: Records[0]: s3.object.key "%zz" is not URL-encoded`,
-		`9: Records[2]: record is neither COS`,
-		`10: Records[0]: json: invalid number literal`,
+		`9: record 0 of Records: s3.object.key "%zz" is not URL-encoded`,
+		`9: record 2 of Records: record is neither COS`,
+		`10: record 0 of Records: json: invalid number literal`,
 	}
 	if len(bad) != len(wantBad) {
 		t.Fatalf("bad lines:\n%s", strings.Join(bad, "\n"))
