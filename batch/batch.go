@@ -2,6 +2,36 @@
 // that functions receive (COS, S3 and CloudEvents formats) and groups them per
 // target function into batches.
 //
+// # Payloads
+//
+// AppendCOS, AppendS3 and AppendCloudEvents (or Format.Append, and
+// Format.AppendRecord for one element) append a whole payload to a buffer:
+//
+//   - COS: the structure of the SCF "COS trigger" event (cos.go), with
+//     cosNotificationId = the rule ID and eventQueue = the target.
+//   - S3: the S3 event record, eventVersion 2.1 (s3.go), with configurationId
+//     = the rule ID and the key URL-encoded.
+//   - CloudEvents: a CloudEvents 1.0 JSON batch whose events follow the
+//     CloudEvents S3 adapter and carry the S3 record as data (cloudevents.go).
+//
+// No request header is ever copied into a payload: the COS sample in the
+// product documentation copies the request's Authorization header, which
+// would hand a signed credential to every function. Only user metadata
+// (x-cos-meta-*, x-amz-meta-*) is copied.
+//
+// The encoders are hand-written appenders: strings are escaped exactly as
+// encoding/json escapes them (HTML-safe, invalid UTF-8 as U+FFFD), nothing is
+// allocated once the buffer has room, and they run several times faster
+// than encoding/json on the same payload.
+//
+// # Batches
+//
+// A Batcher keeps one open batch per target and emits it when it reaches
+// Config.MaxRecords, before a record would push its payload past
+// Config.MaxBytes, or once Config.MaxWait has passed since its first record.
+// Records of one target leave in the order they were added; Route assigns each
+// object key to one worker, so the events of a key stay in order.
+//
 // CONTRACT (written before the implementation; shared with package dispatch):
 // the exported names and signatures in this file are fixed. Fields may be
 // added; none may be removed or renamed.

@@ -80,3 +80,37 @@ func ExampleBatcher() {
 	// archive: 1 records, 713 bytes, application/json
 	// open: 0
 }
+
+func ExampleRoute() {
+	// Four workers: every event of photos/a.jpg in testpic goes to the same
+	// one, on every machine, so its events stay in order.
+	fmt.Println(batch.Route("testpic", "photos/a.jpg", 4), batch.Route("testpic", "photos/a.jpg", 4))
+	fmt.Println(batch.Route("testpic", "photos/b.jpg", 4))
+	// Output:
+	// 3 3
+	// 1
+}
+
+func ExampleFormat_AppendRecord() {
+	// Build a payload record by record, knowing its size at each step.
+	f := batch.FormatS3
+	var recs []batch.Record
+	payload := []byte(`{"Records":[`)
+	for i := range 3 {
+		r := exampleRecord()
+		r.Key = fmt.Sprintf("photos/%d.jpg", i)
+		recs = append(recs, r)
+		if i > 0 {
+			payload = append(payload, ',')
+		}
+		payload = f.AppendRecord(payload, &r)
+		fmt.Println(i+1, "records:", len(payload)+len(`]}`), "bytes")
+	}
+	payload = append(payload, `]}`...)
+	fmt.Println("same as AppendS3:", string(payload) == string(batch.AppendS3(nil, recs)))
+	// Output:
+	// 1 records: 622 bytes
+	// 2 records: 1231 bytes
+	// 3 records: 1840 bytes
+	// same as AppendS3: true
+}
