@@ -1,45 +1,44 @@
 // This file implements Index: the rules of many buckets, a lock-free Match,
 // and serialised writers that check for overlap before anything changes.
 //
-// Layout. Buckets are spread over a fixed array of shards by an xxhash of
-// their name; each shard is an immutable map from bucket name to *bucket,
-// published through an atomic.Pointer and copied only when a bucket is
-// created or deleted (a copy of one shard, about buckets/4096 entries). A
-// bucket holds two views of its rules:
+// Read side. One immutable hash table (hamt.go), published through an
+// atomic.Pointer, maps a bucket name to that bucket's current view. A view
+// holds the sorted distinct lengths of the bucket's stored prefixes and a
+// second table from each stored prefix to an immutable trie of that prefix's
+// suffixes (trie.go), whose nodes hold the rules. Match loads the root once,
+// so it sees one consistent configuration and never waits on a writer; it
+// probes the prefix table once per stored length up to the key's length and
+// walks the key backwards through the suffix trie of each prefix it finds.
+// Rules never overlap, so the first rule found is the only one.
 //
-//   - the read side: an atomic.Pointer to the root of an immutable prefix
-//     trie whose nodes, where a stored prefix ends, hold an immutable trie of
-//     suffixes whose nodes hold the rules (trie.go). Match loads the root once
-//     and walks it without locks, so it sees one consistent configuration and
-//     never waits on a writer.
-//   - the write side (guarded by Index.mu): a go-radix tree from each stored
-//     prefix to its entry (event union and rule count) and a map from rule ID
-//     to rule. The conflict check enumerates candidate prefixes with go-radix
-//     WalkPath (stored prefixes of the new prefix) and WalkPrefix (stored
-//     prefixes that extend it), then searches each candidate's suffix trie.
+// Write side (guarded by Index.mu). Per bucket, a go-radix tree maps each
+// stored prefix to its event union and rule count, and a map holds rules by
+// ID. The conflict check enumerates candidate prefixes with go-radix WalkPath
+// (stored prefixes of the new prefix) and WalkPrefix (stored prefixes that
+// extend it) and searches each candidate's suffix trie for suffixes that are
+// comparable with the new suffix, pruning by event masks. Only when the rule
+// is accepted is the new version built, by copying the nodes on the changed
+// paths, and published with one atomic store; a refused write changes
+// nothing. A write copies O(key length) nodes, never a whole bucket.
 //
-// A write validates, checks for conflicts, and only then builds the new
-// version by path copying and publishes it with one atomic store. A refused
-// write therefore changes nothing.
+// Locality. Match is bound by dependent cache misses, so the read side is
+// laid out to take few: table nodes are allocated with their slots, trie
+// nodes with their children and short labels, a view with its prefix
+// lengths, and each stored rule with the bytes of its strings. A hit costs
+// the table levels that are not cached, one suffix node and the rule itself.
 
 package match
 
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/armon/go-radix"
 	"github.com/cespare/xxhash/v2"
-)
-
-// shardCount is the number of bucket shards; a power of two.
-const shardCount = 4096
-
-type (
-	strie = node[[]*Rule] // a trie of suffixes; values are the rules ending there
-	ptrie = node[*strie]  // a trie of prefixes; values are suffix tries
 )
 
 // Index holds the notification rules of many buckets and resolves an event to
@@ -48,18 +47,73 @@ type (
 // Match is safe for concurrent use with every other method and never blocks.
 // Add, Remove and Replace are serialised with each other.
 type Index struct {
-	mu     sync.Mutex // serialises writers
-	shards [shardCount]atomic.Pointer[map[string]*bucket]
-	n      atomic.Int64
+	views atomic.Pointer[hnode[*view]] // read side: bucket name → view
+
+	mu      sync.Mutex         // serialises writers; guards buckets
+	buckets map[string]*bucket // write side: bucket name → bucket
+	n       atomic.Int64
 }
 
-// bucket is one bucket's rules.
-type bucket struct {
-	root atomic.Pointer[ptrie] // read side; nil when the bucket is empty
+// view is one immutable version of a bucket's read side.
+type view struct {
+	name  string
+	mask  EventSet       // every event some rule of the bucket holds
+	lens  []uint16       // distinct lengths of stored prefixes, ascending
+	tab   *hnode[*strie] // stored prefix → the trie of its suffixes
+	inlen [6]uint16      // storage for lens when it is short
+}
 
-	// write side, guarded by Index.mu
+// strie is a trie of suffixes; its values are the rules whose suffix ends there.
+type strie = node[ruleSet]
+
+// ruleSet holds the rules that share one prefix and one suffix. They have
+// disjoint event sets; almost always there is one.
+type ruleSet struct {
+	first *Rule
+	more  []*Rule
+}
+
+// find returns the rule of s holding bit, or nil.
+func (s *ruleSet) find(bit EventSet) *Rule {
+	if s.first != nil && s.first.Events&bit != 0 {
+		return s.first
+	}
+	for _, r := range s.more {
+		if r.Events&bit != 0 {
+			return r
+		}
+	}
+	return nil
+}
+
+// list returns the rules of s.
+func (s ruleSet) list() []*Rule {
+	if s.first == nil {
+		return nil
+	}
+	return append([]*Rule{s.first}, s.more...)
+}
+
+// newRuleSet builds a ruleSet of rs and returns it with the union of their events.
+func newRuleSet(rs []*Rule) (ruleSet, EventSet) {
+	var ev EventSet
+	for _, r := range rs {
+		ev |= r.Events
+	}
+	if len(rs) == 0 {
+		return ruleSet{}, 0
+	}
+	return ruleSet{first: rs[0], more: slices.Clip(rs[1:])}, ev & AllEvents
+}
+
+// bucket is the write side of one bucket.
+type bucket struct {
+	name     string
 	prefixes *radix.Tree      // prefix → *prefixEntry
 	ids      map[string]*Rule // rule ID → rule
+	lens     map[int]int      // prefix length → number of stored prefixes
+	events   [MaxEvent + 1]int32
+	cur      *view // the view readers see
 }
 
 // prefixEntry describes the rules that share one prefix.
@@ -69,42 +123,20 @@ type prefixEntry struct {
 }
 
 // New returns an empty Index.
-func New() *Index { return new(Index) }
+func New() *Index { return &Index{buckets: make(map[string]*bucket)} }
 
-func newBucket() *bucket {
-	return &bucket{prefixes: radix.New(), ids: make(map[string]*Rule)}
+func newBucket(name string) *bucket {
+	return &bucket{name: name, prefixes: radix.New(), ids: make(map[string]*Rule), lens: make(map[int]int)}
 }
 
-func shardOf(name string) uint64 { return xxhash.Sum64String(name) & (shardCount - 1) }
+func viewName(v *view) string { return v.name }
 
-// lookup returns the bucket called name, or nil.
-func (x *Index) lookup(name string) *bucket {
-	m := x.shards[shardOf(name)].Load()
-	if m == nil {
-		return nil
+// prefixOf returns the prefix shared by every rule of the suffix trie s.
+func prefixOf(s *strie) string {
+	for s.val.first == nil {
+		s = s.kids[0]
 	}
-	return (*m)[name]
-}
-
-// setBucket publishes b under name (nil deletes it) by copying one shard.
-// The caller holds x.mu.
-func (x *Index) setBucket(name string, b *bucket) {
-	s := &x.shards[shardOf(name)]
-	var next map[string]*bucket
-	if old := s.Load(); old != nil {
-		next = make(map[string]*bucket, len(*old)+1)
-		for k, v := range *old {
-			next[k] = v
-		}
-	} else {
-		next = make(map[string]*bucket, 1)
-	}
-	if b == nil {
-		delete(next, name)
-	} else {
-		next[name] = b
-	}
-	s.Store(&next)
+	return s.val.first.Prefix
 }
 
 // Match returns the rule that an event of type e on key in bucket triggers,
@@ -118,34 +150,39 @@ func (x *Index) Match(bucket string, e Event, key string) (Rule, bool) {
 }
 
 func (x *Index) match(name string, e Event, key string) *Rule {
-	b := x.lookup(name)
-	if b == nil {
+	be := x.views.Load().find(xxhash.Sum64String(name))
+	if be == nil {
 		return nil
+	}
+	v := be.val
+	if be.alt != nil { // two bucket names share the hash: pick by name
+		for ; be != nil && be.val.name != name; be = be.alt {
+		}
+		if be == nil {
+			return nil
+		}
+		v = be.val
 	}
 	bit := e.Set()
-	n := b.root.Load()
-	if n == nil || n.mask&bit == 0 {
+	if v.mask&bit == 0 {
 		return nil
 	}
-	i := 0
-	for {
-		l := n.label
-		if len(key)-i < len(l) || key[i:i+len(l)] != l {
+	for _, l := range v.lens {
+		if int(l) > len(key) {
 			return nil
 		}
-		i += len(l)
-		if n.own&bit != 0 {
-			if r := findSuffix(n.val, key, bit); r != nil {
-				return r
+		// Entries chained through alt share the hash; the rule found
+		// tells whether its prefix is really key[:l]. Its bucket tells
+		// whether v was really name's (a lone entry is not compared).
+		for pe := v.tab.find(xxhash.Sum64String(key[:l])); pe != nil; pe = pe.alt {
+			if pe.val.mask&bit != 0 {
+				if r := findSuffix(pe.val, key, bit); r != nil && r.Prefix == key[:l] && r.Bucket == name {
+					return r
+				}
 			}
 		}
-		if i == len(key) {
-			return nil
-		}
-		if n = n.child(key[i]); n == nil || n.mask&bit == 0 {
-			return nil
-		}
 	}
+	return nil
 }
 
 // findSuffix walks key backwards through the suffix trie s and returns the
@@ -153,16 +190,13 @@ func (x *Index) match(name string, e Event, key string) *Rule {
 func findSuffix(s *strie, key string, bit EventSet) *Rule {
 	j := len(key)
 	for {
-		l := s.label
-		if j < len(l) || key[j-len(l):j] != l {
+		if !s.atBack(key, j) {
 			return nil
 		}
-		j -= len(l)
+		j -= int(s.nlab)
 		if s.own&bit != 0 {
-			for _, r := range s.val {
-				if r.Events&bit != 0 {
-					return r
-				}
+			if r := s.val.find(bit); r != nil {
+				return r
 			}
 		}
 		if j == 0 {
@@ -187,18 +221,16 @@ func (x *Index) Add(r Rule) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	b := x.lookup(r.Bucket)
-	created := b == nil
-	if created {
-		b = newBucket()
+	b := x.buckets[r.Bucket]
+	if b == nil {
+		b = newBucket(r.Bucket)
 	}
 	if err := b.check(&r); err != nil {
 		return err
 	}
-	b.insert(&r)
-	if created {
-		x.setBucket(r.Bucket, b)
-	}
+	x.buckets[r.Bucket] = b
+	b.insert(intern(r))
+	x.publish(b)
 	x.n.Add(1)
 	return nil
 }
@@ -210,20 +242,19 @@ func (x *Index) Check(r Rule) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	b := x.lookup(r.Bucket)
-	if b == nil {
-		return nil
+	if b := x.buckets[r.Bucket]; b != nil {
+		return b.check(&r)
 	}
-	return b.check(&r)
+	return nil
 }
 
 // Conflicts returns a *ConflictError for every rule the index holds that
 // overlaps r (all of them, where Add stops at the first), in prefix order.
-// r need not be valid; a bucket without rules yields nothing.
+// r need not be valid.
 func (x *Index) Conflicts(r Rule) []*ConflictError {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	b := x.lookup(r.Bucket)
+	b := x.buckets[r.Bucket]
 	if b == nil {
 		return nil
 	}
@@ -240,7 +271,7 @@ func (x *Index) Conflicts(r Rule) []*ConflictError {
 func (x *Index) Remove(bucket, id string) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	b := x.lookup(bucket)
+	b := x.buckets[bucket]
 	if b == nil {
 		return false
 	}
@@ -250,8 +281,9 @@ func (x *Index) Remove(bucket, id string) bool {
 	}
 	b.remove(r)
 	if len(b.ids) == 0 {
-		x.setBucket(bucket, nil)
+		delete(x.buckets, bucket)
 	}
+	x.publish(b)
 	x.n.Add(-1)
 	return true
 }
@@ -263,7 +295,7 @@ func (x *Index) Remove(bucket, id string) bool {
 // is unchanged. An empty or nil rules removes the bucket's configuration.
 // Matches running during Replace see either the old rules or the new ones.
 func (x *Index) Replace(bucket string, rules []Rule) error {
-	nb := newBucket()
+	nb := newBucket(bucket)
 	for i := range rules {
 		r := rules[i]
 		if err := r.Validate(); err != nil {
@@ -275,30 +307,36 @@ func (x *Index) Replace(bucket string, rules []Rule) error {
 		if err := nb.check(&r); err != nil {
 			return err
 		}
-		nb.insert(&r)
+		nb.insert(intern(r))
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	old := 0
-	if b := x.lookup(bucket); b != nil {
+	if b := x.buckets[bucket]; b != nil {
 		old = len(b.ids)
 	}
 	if len(rules) == 0 {
-		if old > 0 {
-			x.setBucket(bucket, nil)
-		}
+		delete(x.buckets, bucket)
 	} else {
-		x.setBucket(bucket, nb)
+		x.buckets[bucket] = nb
 	}
+	x.publish(nb)
 	x.n.Add(int64(len(rules) - old))
 	return nil
+}
+
+// publish makes b's current view (nil when b is empty) the one readers see.
+// The caller holds x.mu.
+func (x *Index) publish(b *bucket) {
+	v := b.cur
+	x.views.Store(hset(x.views.Load(), xxhash.Sum64String(b.name), 0, b.name, v, v == nil, viewName))
 }
 
 // Lookup returns the rule called id in bucket.
 func (x *Index) Lookup(bucket, id string) (Rule, bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if b := x.lookup(bucket); b != nil {
+	if b := x.buckets[bucket]; b != nil {
 		if r, ok := b.ids[id]; ok {
 			return *r, true
 		}
@@ -310,7 +348,7 @@ func (x *Index) Lookup(bucket, id string) (Rule, bool) {
 func (x *Index) Rules(bucket string) []Rule {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	b := x.lookup(bucket)
+	b := x.buckets[bucket]
 	if b == nil {
 		return nil
 	}
@@ -319,13 +357,13 @@ func (x *Index) Rules(bucket string) []Rule {
 		out = append(out, *r)
 	}
 	slices.SortFunc(out, func(a, b Rule) int {
-		if a.Prefix != b.Prefix {
-			return cmpStr(a.Prefix, b.Prefix)
+		if c := strings.Compare(a.Prefix, b.Prefix); c != 0 {
+			return c
 		}
-		if a.Suffix != b.Suffix {
-			return cmpStr(a.Suffix, b.Suffix)
+		if c := strings.Compare(a.Suffix, b.Suffix); c != 0 {
+			return c
 		}
-		return cmpStr(a.ID, b.ID)
+		return strings.Compare(a.ID, b.ID)
 	})
 	return out
 }
@@ -334,26 +372,53 @@ func (x *Index) Rules(bucket string) []Rule {
 func (x *Index) Buckets() []string {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	var names []string
-	for i := range x.shards {
-		if m := x.shards[i].Load(); m != nil {
-			for name := range *m {
-				names = append(names, name)
-			}
-		}
+	names := make([]string, 0, len(x.buckets))
+	for name := range x.buckets {
+		names = append(names, name)
 	}
 	slices.Sort(names)
 	return names
 }
 
-func cmpStr(a, b string) int {
+// intern returns a heap copy of r whose strings live in the same allocation
+// as the Rule, so that reading a matched rule and its prefix touches one
+// place in memory. Short rules (the usual case) take one allocation.
+func intern(r Rule) *Rule {
+	n := len(r.Prefix) + len(r.Bucket) + len(r.Suffix) + len(r.ID) + len(r.Target)
+	var p *Rule
+	var buf []byte
 	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+	case n <= 32:
+		x := new(struct {
+			r Rule
+			b [32]byte
+		})
+		p, buf = &x.r, x.b[:0]
+	case n <= 64:
+		x := new(struct {
+			r Rule
+			b [64]byte
+		})
+		p, buf = &x.r, x.b[:0]
+	case n <= 128:
+		x := new(struct {
+			r Rule
+			b [128]byte
+		})
+		p, buf = &x.r, x.b[:0]
+	default:
+		p, buf = new(Rule), make([]byte, 0, n)
 	}
-	return 0
+	put := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		buf = append(buf, s...)
+		return unsafe.String(&buf[len(buf)-len(s)], len(s))
+	}
+	*p = Rule{Prefix: put(r.Prefix), Bucket: put(r.Bucket), Suffix: put(r.Suffix),
+		ID: put(r.ID), Target: put(r.Target), Events: r.Events}
+	return p
 }
 
 // check returns the error adding r to b would cause. The caller holds the
@@ -381,14 +446,12 @@ func (b *bucket) check(r *Rule) error {
 // event union meets r.Events, the suffix trie is searched for suffixes of
 // r.Suffix and for suffixes that end with r.Suffix.
 func (b *bucket) conflicts(r *Rule, fn func(*Rule) bool) {
-	root := b.root.Load()
 	more := true
 	visit := func(prefix string, v any) bool {
 		if v.(*prefixEntry).events&r.Events == 0 {
 			return false
 		}
-		s := findPrefixNode(root, prefix)
-		more = suffixConflicts(s, r, fn)
+		more = suffixConflicts(b.cur.suffixes(prefix), r, fn)
 		return !more
 	}
 	b.prefixes.WalkPath(r.Prefix, func(p string, v any) bool {
@@ -402,21 +465,13 @@ func (b *bucket) conflicts(r *Rule, fn func(*Rule) bool) {
 	}
 }
 
-// findPrefixNode returns the suffix trie stored at exactly prefix, or nil.
-func findPrefixNode(n *ptrie, prefix string) *strie {
-	i := 0
-	for n != nil {
-		l := n.label
-		if len(prefix)-i < len(l) || prefix[i:i+len(l)] != l {
-			return nil
-		}
-		i += len(l)
-		if i == len(prefix) {
-			return n.val
-		}
-		n = n.child(prefix[i])
+// suffixes returns the suffix trie stored at exactly prefix, or nil.
+func (v *view) suffixes(prefix string) *strie {
+	if v == nil {
+		return nil
 	}
-	return nil
+	s, _ := v.tab.lookup(xxhash.Sum64String(prefix), prefix, prefixOf)
+	return s
 }
 
 // suffixConflicts calls fn for each rule in the suffix trie s whose events
@@ -426,7 +481,7 @@ func findPrefixNode(n *ptrie, prefix string) *strie {
 func suffixConflicts(s *strie, r *Rule, fn func(*Rule) bool) bool {
 	ev := r.Events & AllEvents
 	each := func(n *strie) bool {
-		for _, h := range n.val {
+		for _, h := range n.val.list() {
 			if h.Events&ev != 0 && !fn(h) {
 				return false
 			}
@@ -463,57 +518,64 @@ func (b *bucket) insert(r *Rule) {
 		pe.n++
 	} else {
 		b.prefixes.Insert(r.Prefix, &prefixEntry{events: r.Events, n: 1})
+		b.lens[len(r.Prefix)]++
 	}
-	b.root.Store(b.updateRules(r, func(rs []*Rule) []*Rule {
-		return append(slices.Clip(rs), r)
-	}))
+	for e := range r.Events.Events() {
+		b.events[e]++
+	}
+	b.update(r, func(rs []*Rule) []*Rule { return append(rs, r) })
 }
 
 // remove deletes r, which b holds.
 func (b *bucket) remove(r *Rule) {
 	delete(b.ids, r.ID)
-	root := b.updateRules(r, func(rs []*Rule) []*Rule {
-		out := make([]*Rule, 0, len(rs)-1)
-		for _, h := range rs {
-			if h != r {
-				out = append(out, h)
-			}
-		}
-		return out
-	})
+	for e := range r.Events.Events() {
+		b.events[e]--
+	}
 	v, _ := b.prefixes.Get(r.Prefix)
-	if pe := v.(*prefixEntry); pe.n > 1 {
-		pe.n--
-		pe.events = findPrefixNodeEvents(root, r.Prefix)
-	} else {
+	pe := v.(*prefixEntry)
+	if pe.n--; pe.n == 0 {
 		b.prefixes.Delete(r.Prefix)
-	}
-	b.root.Store(root)
-}
-
-// findPrefixNodeEvents returns the events of every rule with exactly prefix.
-func findPrefixNodeEvents(root *ptrie, prefix string) EventSet {
-	if s := findPrefixNode(root, prefix); s != nil {
-		return s.mask
-	}
-	return 0
-}
-
-// updateRules returns a new read-side root in which the rule list at
-// (r.Prefix, r.Suffix) is replaced by edit(old list).
-func (b *bucket) updateRules(r *Rule, edit func([]*Rule) []*Rule) *ptrie {
-	return update(b.root.Load(), r.Prefix, false, func(s *strie, _ EventSet) (*strie, EventSet) {
-		s = update(s, r.Suffix, true, func(rs []*Rule, _ EventSet) ([]*Rule, EventSet) {
-			rs = edit(rs)
-			var ev EventSet
-			for _, h := range rs {
-				ev |= h.Events
-			}
-			return rs, ev & AllEvents
-		})
-		if s == nil {
-			return nil, 0
+		if b.lens[len(r.Prefix)]--; b.lens[len(r.Prefix)] == 0 {
+			delete(b.lens, len(r.Prefix))
 		}
-		return s, s.mask
+	}
+	b.update(r, func(rs []*Rule) []*Rule {
+		return slices.DeleteFunc(rs, func(h *Rule) bool { return h == r })
 	})
+	if pe.n > 0 {
+		pe.events = b.cur.suffixes(r.Prefix).mask
+	}
+}
+
+// update sets b.cur to a new view in which the rules at (r.Prefix, r.Suffix)
+// are replaced by edit(a copy of the old ones); nil when b becomes empty.
+func (b *bucket) update(r *Rule, edit func([]*Rule) []*Rule) {
+	if len(b.ids) == 0 {
+		b.cur = nil
+		return
+	}
+	nv := &view{name: b.name}
+	if old := b.cur; old != nil {
+		nv.tab = old.tab
+	}
+	sfx := update(nv.suffixes(r.Prefix), r.Suffix, true, func(rs ruleSet, _ EventSet) (ruleSet, EventSet) {
+		return newRuleSet(edit(rs.list()))
+	})
+	nv.tab = hset(nv.tab, xxhash.Sum64String(r.Prefix), 0, r.Prefix, sfx, sfx == nil, prefixOf)
+	lens := nv.inlen[:0]
+	if len(b.lens) > len(nv.inlen) {
+		lens = make([]uint16, 0, len(b.lens))
+	}
+	for l := range b.lens {
+		lens = append(lens, uint16(l))
+	}
+	slices.Sort(lens)
+	nv.lens = lens
+	for e, n := range b.events {
+		if n > 0 {
+			nv.mask |= Event(e).Set()
+		}
+	}
+	b.cur = nv
 }

@@ -26,15 +26,24 @@ package match
 
 import "math/bits"
 
-// node is one node of an immutable radix trie holding values of type V.
+// inlineLabel is the longest label kept inside the node itself, so that
+// comparing it costs no extra cache miss.
+const inlineLabel = 14
+
+// node is one node of an immutable radix trie holding values of type V. The
+// fields a lookup reads come first, and a node's child array is allocated
+// together with the node (see build), so one step of a walk touches one or
+// two adjacent cache lines.
 type node[V any] struct {
-	label string     // bytes consumed by the edge into this node (the root's too)
-	kids  []*node[V] // children, ordered by selecting byte
-	bm    [4]uint64  // bit b set when a child is selected by byte b
-	base  [4]uint8   // number of children selected by bytes below 64*i
-	own   EventSet   // events of val; 0 when no value is stored here
-	mask  EventSet   // own | every descendant's own
+	nlab  uint16            // len(label)
+	inl   [inlineLabel]byte // label, when it is at most inlineLabel bytes
+	own   EventSet          // events of val; 0 when no value is stored here
+	mask  EventSet          // own | every descendant's own
+	base  [4]uint8          // number of children selected by bytes below 64*i
+	kids  []*node[V]        // children, ordered by selecting byte
 	val   V
+	bm    [4]uint64 // bit b set when a child is selected by byte b
+	label string    // bytes consumed by the edge into this node (the root's too)
 }
 
 // child returns the child selected by byte b, or nil.
@@ -45,6 +54,41 @@ func (n *node[V]) child(b byte) *node[V] {
 		return nil
 	}
 	return n.kids[int(n.base[w])+bits.OnesCount64(m&(bit-1))]
+}
+
+// atFront reports whether n's label occurs in key at offset i.
+func (n *node[V]) atFront(key string, i int) bool {
+	l := int(n.nlab)
+	if len(key)-i < l {
+		return false
+	}
+	if l > inlineLabel {
+		return key[i:i+l] == n.label
+	}
+	for k := 0; k < l; k++ {
+		if key[i+k] != n.inl[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// atBack reports whether n's label occurs in key just before offset j.
+func (n *node[V]) atBack(key string, j int) bool {
+	l := int(n.nlab)
+	if j < l {
+		return false
+	}
+	if l > inlineLabel {
+		return key[j-l:j] == n.label
+	}
+	j -= l
+	for k := 0; k < l; k++ {
+		if key[j+k] != n.inl[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // selector returns the byte that selects the edge labelled label: its first
@@ -96,34 +140,100 @@ func join(upper, lower string, rev bool) string {
 	return upper + lower
 }
 
-// setKids installs kids (already ordered) and rebuilds the bitmap.
-func (n *node[V]) setKids(kids []*node[V], rev bool) {
-	n.kids = kids
-	n.bm = [4]uint64{}
-	for _, c := range kids {
+// Node storage comes in size classes: a node with k children is allocated
+// together with an array for up to the next class size of child pointers.
+type (
+	kids1[V any] struct {
+		n node[V]
+		a [1]*node[V]
+	}
+	kids2[V any] struct {
+		n node[V]
+		a [2]*node[V]
+	}
+	kids4[V any] struct {
+		n node[V]
+		a [4]*node[V]
+	}
+	kids8[V any] struct {
+		n node[V]
+		a [8]*node[V]
+	}
+	kids16[V any] struct {
+		n node[V]
+		a [16]*node[V]
+	}
+	kids32[V any] struct {
+		n node[V]
+		a [32]*node[V]
+	}
+	kids64[V any] struct {
+		n node[V]
+		a [64]*node[V]
+	}
+	kids256[V any] struct {
+		n node[V]
+		a [256]*node[V]
+	}
+)
+
+// build returns a new node with the fields of tmpl, the given label and the
+// given children (already ordered), its bitmap and mask computed.
+func build[V any](tmpl *node[V], label string, kids []*node[V], rev bool) *node[V] {
+	var n *node[V]
+	var arr []*node[V]
+	switch k := len(kids); {
+	case k == 0:
+		n = new(node[V])
+	case k == 1:
+		x := new(kids1[V])
+		n, arr = &x.n, x.a[:]
+	case k == 2:
+		x := new(kids2[V])
+		n, arr = &x.n, x.a[:]
+	case k <= 4:
+		x := new(kids4[V])
+		n, arr = &x.n, x.a[:]
+	case k <= 8:
+		x := new(kids8[V])
+		n, arr = &x.n, x.a[:]
+	case k <= 16:
+		x := new(kids16[V])
+		n, arr = &x.n, x.a[:]
+	case k <= 32:
+		x := new(kids32[V])
+		n, arr = &x.n, x.a[:]
+	case k <= 64:
+		x := new(kids64[V])
+		n, arr = &x.n, x.a[:]
+	default:
+		x := new(kids256[V])
+		n, arr = &x.n, x.a[:]
+	}
+	n.own, n.val = tmpl.own, tmpl.val
+	n.label = label
+	n.nlab = uint16(len(label))
+	if len(label) <= inlineLabel {
+		copy(n.inl[:], label)
+	}
+	n.kids = arr[:copy(arr, kids)]
+	m := n.own
+	for _, c := range n.kids {
 		b := selector(c.label, rev)
 		n.bm[b>>6] |= 1 << (b & 63)
+		m |= c.mask
 	}
-	n.base[0] = 0
 	for i := 1; i < 4; i++ {
 		n.base[i] = n.base[i-1] + uint8(bits.OnesCount64(n.bm[i-1]))
 	}
-	n.remask()
-}
-
-// remask recomputes mask from own and the children.
-func (n *node[V]) remask() {
-	m := n.own
-	for _, c := range n.kids {
-		m |= c.mask
-	}
 	n.mask = m
+	return n
 }
 
-// withKid returns a copy of n's children in which the child selected by b is
+// withKid writes into buf n's children with the child selected by b
 // replaced by c (nil removes it, a new byte inserts it in order).
-func (n *node[V]) withKid(b byte, c *node[V], rev bool) []*node[V] {
-	kids := make([]*node[V], 0, len(n.kids)+1)
+func (n *node[V]) withKid(buf []*node[V], b byte, c *node[V], rev bool) []*node[V] {
+	kids := buf[:0]
 	placed := false
 	for _, k := range n.kids {
 		kb := selector(k.label, rev)
@@ -158,49 +268,40 @@ func update[V any](n *node[V], key string, rev bool, f func(V, EventSet) (V, Eve
 		if own == 0 {
 			return nil
 		}
-		return &node[V]{label: key, own: own, mask: own, val: v}
+		return build(&node[V]{own: own, val: v}, key, nil, rev)
 	}
-	c := *n // the copy this update returns (unless normalised away)
 	if k := commonLen(n.label, key, rev); k < len(n.label) {
 		// key leaves n's label part-way: split it into an upper node
 		// holding the shared bytes and the old node below it.
-		lower := *n
-		lower.label = rest(n.label, k, rev)
-		c = node[V]{label: head(n.label, k, rev)}
-		c.setKids([]*node[V]{&lower}, rev)
+		lower := build(n, rest(n.label, k, rev), n.kids, rev)
+		n = build(&node[V]{}, head(n.label, k, rev), []*node[V]{lower}, rev)
 	}
-	tail := rest(key, len(c.label), rev)
-	if tail == "" {
-		c.val, c.own = f(c.val, c.own)
-		if c.own == 0 {
+	tmpl := *n
+	kids := n.kids
+	if tail := rest(key, len(n.label), rev); tail == "" {
+		tmpl.val, tmpl.own = f(n.val, n.own)
+		if tmpl.own == 0 {
 			var zero V
-			c.val = zero
+			tmpl.val = zero
 		}
-		c.remask()
 	} else {
+		var buf [257]*node[V]
 		b := selector(tail, rev)
-		old := c.child(b)
-		c.setKids(c.withKid(b, update(old, tail, rev, f), rev), rev)
+		kids = n.withKid(buf[:], b, update(n.child(b), tail, rev, f), rev)
 	}
-	return normalise(&c, rev)
-}
-
-// normalise removes a node that holds nothing and merges a valueless node
-// with its only child, so the trie stays compressed after removals and after
-// a split that stored nothing.
-func normalise[V any](n *node[V], rev bool) *node[V] {
-	if n.own != 0 {
-		return n
+	// Normalise: drop a node that holds nothing, and merge a valueless node
+	// with its only child, so the trie stays compressed after removals and
+	// after a split that stored nothing.
+	if tmpl.own == 0 {
+		switch len(kids) {
+		case 0:
+			return nil
+		case 1:
+			only := kids[0]
+			return build(only, join(n.label, only.label, rev), only.kids, rev)
+		}
 	}
-	switch len(n.kids) {
-	case 0:
-		return nil
-	case 1:
-		only := *n.kids[0]
-		only.label = join(n.label, only.label, rev)
-		return &only
-	}
-	return n
+	return build(&tmpl, n.label, kids, rev)
 }
 
 // walk calls fn for every node holding a value in the subtree of n whose own
