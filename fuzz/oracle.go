@@ -19,7 +19,7 @@ import (
 // MaxSearchKeys is the largest key space Search enumerates key by key. Rules
 // over the tiny alphabets of this package stay far below it (at most 5,461
 // keys for filters of up to 3 bytes over "ab/"); beyond it Search prunes.
-const MaxSearchKeys = 1 << 20
+const MaxSearchKeys = 1 << 14
 
 // maxFilterLen is the specification's limit on a Prefix or Suffix, in bytes.
 const maxFilterLen = 1024

@@ -266,3 +266,49 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestOverlapWideAlphabet compares match.Overlap with the oracle on random
+// rules whose filters are too long and varied for plain enumeration (0–8
+// bytes over "ab/.jpgI*"), so Search prunes; TestSearchPruningIsExact shows
+// pruning finds what plain enumeration finds.
+func TestOverlapWideAlphabet(t *testing.T) {
+	const alphabet = "ab/.jpgI*"
+	rng := newRand(4)
+	filter := func() string {
+		b := make([]byte, rng.IntN(9))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+	// Derive b's filters from a's half the time, so that they often overlap.
+	related := func(s string) string {
+		switch rng.IntN(4) {
+		case 0:
+			return s[:rng.IntN(len(s)+1)]
+		case 1:
+			return s[rng.IntN(len(s)+1):]
+		case 2:
+			return s + filter()
+		}
+		return filter() + s
+	}
+	n, hits := 3000, 0
+	for range n {
+		a := match.Rule{ID: "a", Bucket: "b0", Events: RandEvents(rng), Prefix: filter(), Suffix: filter(), Target: "f"}
+		b := match.Rule{ID: "b", Bucket: "b0", Events: RandEvents(rng), Prefix: filter(), Suffix: filter(), Target: "f"}
+		if rng.IntN(2) == 0 {
+			b.Prefix, b.Suffix = related(a.Prefix), related(a.Suffix)
+		}
+		if err := checkOverlapPair(a, b); err != nil {
+			t.Fatal(err)
+		}
+		if Overlaps(a, b) {
+			hits++
+		}
+	}
+	if hits < n/10 {
+		t.Errorf("%d of %d pairs overlap; want at least %d, or the test compares mostly disjoint pairs", hits, n, n/10)
+	}
+	t.Logf("%d of %d pairs overlap", hits, n)
+}
