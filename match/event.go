@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"iter"
 	"math/bits"
+	"slices"
 	"strings"
 )
 
@@ -116,10 +117,7 @@ var (
 
 // wildcards maps each wildcard name to its family, in a stable order for
 // EventSet.String: COS names first.
-var wildcards = []struct {
-	name string
-	set  EventSet
-}{
+var wildcards = []wildcard{
 	{"cos:ObjectCreated:*", ObjectCreated},
 	{"cos:ObjectRemove:*", ObjectRemove},
 	{"cos:ObjectRestore:*", ObjectRestore},
@@ -130,6 +128,20 @@ var wildcards = []struct {
 	{"s3:LifecycleExpiration:*", LifecycleExpiration},
 	{"s3:ObjectTagging:*", ObjectTagging},
 }
+
+// wildcard is one wildcard name and the family it stands for.
+type wildcard struct {
+	name string
+	set  EventSet
+}
+
+// wildcardsBySize lists the wildcards of more than one type, largest first
+// (COS before S3 among equals), for Names.
+var wildcardsBySize = func() []wildcard {
+	ws := slices.DeleteFunc(slices.Clone(wildcards), func(w wildcard) bool { return w.set.Len() < 2 })
+	slices.SortStableFunc(ws, func(a, b wildcard) int { return b.set.Len() - a.set.Len() })
+	return ws
+}()
 
 // byName maps every accepted name, concrete or wildcard, to its set.
 var byName = func() map[string]EventSet {
@@ -297,8 +309,8 @@ func (s EventSet) Names() []string {
 	s &= AllEvents
 	var names []string
 	rest := s
-	for _, w := range wildcards {
-		if w.set.Len() > 1 && s&w.set == w.set && rest&w.set != 0 {
+	for _, w := range wildcardsBySize {
+		if rest&w.set == w.set {
 			names = append(names, w.name)
 			rest &^= w.set
 		}

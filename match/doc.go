@@ -1,0 +1,82 @@
+// Package match holds the notification rules of object-storage buckets and
+// resolves each object event to the one rule, and so the one function, it
+// triggers. This documentation is the specification of rules, matching and
+// overlap; the rest of notifymux builds on it.
+//
+// # Event types
+//
+// An [Event] is one concrete event type. The COS names are
+//
+//	cos:ObjectCreated:Put   cos:ObjectCreated:Post   cos:ObjectCreated:Copy
+//	cos:ObjectCreated:CompleteMultipartUpload        cos:ObjectCreated:Origin
+//	cos:ObjectCreated:Replication                    cos:ObjectCreated:Append
+//	cos:ObjectRemove:Delete cos:ObjectRemove:DeleteMarkerCreated
+//	cos:ObjectRestore:Post  cos:ObjectRestore:Completed
+//
+// and the wildcards cos:ObjectCreated:*, cos:ObjectRemove:* and
+// cos:ObjectRestore:* stand for their whole family. The S3 names parse to the
+// same types: s3:ObjectCreated:Put is cos:ObjectCreated:Put and
+// s3:ObjectRemoved:Delete is cos:ObjectRemove:Delete (S3 spells the family
+// ObjectRemoved, COS ObjectRemove). The S3 families COS lacks are types of
+// their own: s3:ObjectRestore:Delete, s3:ReducedRedundancyLostObject,
+// s3:Replication:*, s3:LifecycleExpiration:*, s3:LifecycleTransition,
+// s3:IntelligentTiering, s3:ObjectTagging:* and s3:ObjectAcl:Put; so
+// s3:ObjectRestore:* holds Post, Completed and Delete while
+// cos:ObjectRestore:* holds Post and Completed.
+//
+// Names are parsed strictly: case matters and spaces are not allowed.
+// [ParseEvent] takes one concrete name; [ParseEventSet] also takes wildcards
+// and returns an [EventSet]. An unknown name is an [*EventNameError] that
+// quotes it and suggests the closest valid name, so the seed pages' misprint
+// "cos: ObjectCreated:Put" is answered with "did you mean
+// "cos:ObjectCreated:Put"?".
+//
+// # Rules
+//
+// A [Rule] has an ID (unique within its bucket), a Bucket, a non-empty set of
+// Events, an optional Prefix and Suffix, and a Target (the function). Prefix
+// and Suffix are at most [MaxFilterLen] (1024) bytes and are compared as
+// literal bytes: '*' and '?' are ordinary characters and case matters.
+//
+// # Matching
+//
+// A rule matches an event when the bucket is the rule's, the event type is in
+// its set, the key starts with Prefix and the key ends with Suffix. The two
+// tests are independent and may share bytes of the key: prefix "ab" with
+// suffix "bc" matches the key "abc". S3 and COS behave this way; MinIO's
+// "prefix*suffix" glob does not, and this package does not follow it.
+//
+// # Overlap
+//
+// Two rules of one bucket overlap when their event sets intersect, one prefix
+// begins with the other, and one suffix ends with the other; an empty prefix
+// or suffix is comparable with any. Rules overlap exactly when some key and
+// event type match both: the longer prefix followed by the longer suffix is
+// such a key. [Overlap] is this predicate, with that witness.
+//
+//	cos:ObjectCreated:*  prefix "Log"          vs  cos:ObjectCreated:*  prefix "Lo"        overlap on "Log"
+//	cos:ObjectCreated:*  (no filter)           vs  cos:ObjectCreated:Put prefix "images"   overlap on "images"
+//	cos:ObjectCreated:*  suffix "jpg"          vs  cos:ObjectCreated:Put suffix "pg"       overlap on "jpg"
+//	prefix "images" suffix ".jpg"              vs  prefix "images" suffix ".png"           disjoint
+//	cos:ObjectCreated:Put prefix "images/"     vs  cos:ObjectRemove:*   prefix "images/"   disjoint
+//
+// The [Index] refuses a rule that overlaps one it holds, so no event ever
+// matches two rules. A refusal explains itself, which S3 and COS do not: it is
+// a [*ConflictError] carrying the refused rule, the held rule, an event type
+// both cover and a witness key both match, and errors.Is(err, [ErrConflict])
+// holds. Its text names both IDs, the bucket, the event and the key:
+//
+//	match: rule "thumbs" overlaps rule "all-images" in bucket "photos": both match cos:ObjectCreated:Put on key "images/.jpg"
+//
+// A refused change leaves the index exactly as it was.
+//
+// # The index
+//
+// [Index.Match] costs time that grows with the key's length and with the
+// number of distinct prefix lengths in the bucket, not with the number of
+// rules; it does not allocate and never waits for a writer. Writers (Add,
+// Remove, Replace) are serialised; each checks for overlap on go-radix trees
+// of prefixes and tries of suffixes before it changes anything, then
+// publishes a new immutable version by copying only the nodes on the changed
+// paths. index.go describes the layout.
+package match
