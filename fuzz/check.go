@@ -6,12 +6,12 @@
 // first records match.Index's answers over the probe (below) and Len, so it
 // can show the refused change left it exactly as it was. Then it makes the
 // call on match.Index and asks the verdict to explain the returned error.
-// After every step it compares Len and, for every bucket (and one unknown),
-// every event of ProbeEvents (and the invalid events 0 and MaxEvent+1, which
-// must match nothing), and every probe key, Match against the oracle's MatchAll
-// (which must find at most one rule). Probe keys are the Checker's Keys plus,
-// for every rule held or named by the step, its prefix, its suffix, prefix
-// followed by suffix, and suffix followed by prefix.
+// After every step it compares Len and Match against the oracle's MatchAll
+// (which must find at most one rule) for every bucket (and one unknown) over
+// the probe: the Checker's Keys for every event of ProbeEvents, and every
+// rule's witness keys (for every rule held or named by the step: its prefix,
+// its suffix, prefix followed by suffix, and suffix followed by prefix) for
+// every event type. The invalid events 0 and MaxEvent+1 must match nothing.
 //
 // Pairwise non-overlap of what match.Index accepted follows from the checks:
 // it accepted exactly what the oracle accepted, and the oracle accepts a rule
@@ -154,7 +154,9 @@ func (c *Checker) Done() error {
 	if err := c.Oracle.CheckDisjoint(); err != nil {
 		return &MismatchError{Step: c.steps, Detail: err.Error()}
 	}
-	if d := c.compare(ShortKeys(MaxKeyLen - 2)); d != "" {
+	p := c.probeKeys(Op{})
+	p.keys = ShortKeys(MaxKeyLen - 2)
+	if d := c.compare(p); d != "" {
 		return &MismatchError{Step: c.steps, Detail: "final state: " + d}
 	}
 	return nil
@@ -176,12 +178,35 @@ func (a answer) String() string {
 // probeBuckets are the buckets probed: the generator's and one unknown.
 var probeBuckets = append(slices.Clone(Buckets), "unknown")
 
-// forProbe calls fn for every probed bucket, event of ProbeEvents and key, in
-// a fixed order, until fn returns false.
-func (c *Checker) forProbe(keys []string, fn func(b string, e match.Event, k string) bool) {
+// allEvents lists every event type.
+var allEvents = func() []match.Event {
+	var all []match.Event
+	for e := match.Event(1); e <= match.MaxEvent; e++ {
+		all = append(all, e)
+	}
+	return all
+}()
+
+// probe is what the Checker asks both indexes after a step: keys for every
+// event of ProbeEvents, and witnesses (the keys built from rules' filters)
+// for every event type, so that no event type goes untested.
+type probe struct {
+	keys, witnesses []string
+}
+
+// forProbe calls fn for every probed bucket, event and key, in a fixed order,
+// until fn returns false.
+func (c *Checker) forProbe(p probe, fn func(b string, e match.Event, k string) bool) {
 	for _, b := range probeBuckets {
 		for _, e := range ProbeEvents {
-			for _, k := range keys {
+			for _, k := range p.keys {
+				if !fn(b, e, k) {
+					return
+				}
+			}
+		}
+		for _, e := range allEvents {
+			for _, k := range p.witnesses {
 				if !fn(b, e, k) {
 					return
 				}
@@ -192,9 +217,9 @@ func (c *Checker) forProbe(keys []string, fn func(b string, e match.Event, k str
 
 // compare returns a description of the first probe on which match.Index and
 // the oracle disagree, or "".
-func (c *Checker) compare(keys []string) string {
+func (c *Checker) compare(p probe) string {
 	var d string
-	c.forProbe(keys, func(b string, e match.Event, k string) bool {
+	c.forProbe(p, func(b string, e match.Event, k string) bool {
 		d = c.compareOne(b, e, k)
 		return d == ""
 	})
@@ -203,7 +228,7 @@ func (c *Checker) compare(keys []string) string {
 	}
 	for _, b := range probeBuckets {
 		for _, e := range []match.Event{0, match.MaxEvent + 1} {
-			for _, k := range keys {
+			for _, k := range p.witnesses {
 				if r, ok := c.Index.Match(b, e, k); ok {
 					return fmt.Sprintf("Match(%q, %v, %q) = %v for an invalid event", b, e, k, ruleString(r))
 				}
@@ -230,22 +255,19 @@ func (c *Checker) compareOne(b string, e match.Event, k string) string {
 	return ""
 }
 
-// probeKeys returns the Checker's keys plus the witness keys of every rule
-// the oracle holds and every rule op names, without duplicates, in a stable
-// order.
-func (c *Checker) probeKeys(op Op) []string {
-	seen := make(map[string]bool, len(c.Keys)+64)
-	keys := make([]string, 0, len(c.Keys)+64)
+// probeKeys returns the Checker's keys, and the witness keys of every rule
+// the oracle holds and every rule op names (its prefix, its suffix, and both
+// concatenations), each list without duplicates and in a stable order.
+func (c *Checker) probeKeys(op Op) probe {
+	witnesses := make([]string, 0, 64)
+	seen := make(map[string]bool, 64)
 	add := func(k string) {
 		if !seen[k] {
 			seen[k] = true
-			keys = append(keys, k)
+			witnesses = append(witnesses, k)
 		}
 	}
-	for _, k := range c.Keys {
-		add(k)
-	}
-	witnesses := func(r match.Rule) {
+	of := func(r match.Rule) {
 		add(r.Prefix)
 		add(r.Suffix)
 		add(r.Prefix + r.Suffix)
@@ -253,12 +275,12 @@ func (c *Checker) probeKeys(op Op) []string {
 	}
 	for _, b := range c.Oracle.Buckets() {
 		for _, r := range c.Oracle.buckets[b] {
-			witnesses(r)
+			of(r)
 		}
 	}
-	witnesses(op.Rule)
+	of(op.Rule)
 	for _, r := range op.Rules {
-		witnesses(r)
+		of(r)
 	}
-	return keys
+	return probe{keys: c.Keys, witnesses: witnesses}
 }
