@@ -207,25 +207,3 @@ func rechain[V any](e *hent[V], k string, v V, del bool, keyOf func(V) string) *
 	}
 	return &c
 }
-
-// all yields every value in the table, in no particular order.
-func (n *hnode[V]) all(yield func(V) bool) bool {
-	if n == nil {
-		return true
-	}
-	for i := range n.ents {
-		e := &n.ents[i]
-		if e.sub != nil {
-			if !e.sub.all(yield) {
-				return false
-			}
-			continue
-		}
-		for ; e != nil; e = e.alt {
-			if !yield(e.val) {
-				return false
-			}
-		}
-	}
-	return true
-}

@@ -491,7 +491,7 @@ func suffixConflicts(s *strie, r *Rule, fn func(*Rule) bool) bool {
 	key, j := r.Suffix, len(r.Suffix)
 	for s != nil && s.mask&ev != 0 {
 		l := s.label
-		if k := commonLen(l, key[:j], true); k < len(l) {
+		if k := commonLen(l, key[:j]); k < len(l) {
 			if k == j { // r.Suffix ends inside this label: all below extend it
 				return s.walk(ev, each)
 			}
@@ -559,7 +559,7 @@ func (b *bucket) update(r *Rule, edit func([]*Rule) []*Rule) {
 	if old := b.cur; old != nil {
 		nv.tab = old.tab
 	}
-	sfx := update(nv.suffixes(r.Prefix), r.Suffix, true, func(rs ruleSet, _ EventSet) (ruleSet, EventSet) {
+	sfx := update(nv.suffixes(r.Prefix), r.Suffix, func(rs ruleSet, _ EventSet) (ruleSet, EventSet) {
 		return newRuleSet(edit(rs.list()))
 	})
 	nv.tab = hset(nv.tab, xxhash.Sum64String(r.Prefix), 0, r.Prefix, sfx, sfx == nil, prefixOf)

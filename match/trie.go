@@ -1,13 +1,12 @@
-// This file implements the read-side trie: an immutable, path-copying radix
-// trie that Match walks without locks.
+// This file implements the suffix trie: an immutable, path-copying radix
+// trie of the suffixes stored under one prefix, which Match walks without
+// locks.
 //
-// One type serves two directions. A prefix trie consumes a key from its
-// front; a suffix trie consumes it from its end, so walking a key backwards
-// through a trie of suffixes visits every stored suffix of the key, longest
-// path first, without building a reversed copy of the key. Edge labels are
-// stored in the key's own byte order in both directions: a suffix-trie edge
-// is selected by the last byte of its label and compared with the bytes just
-// before the part of the key already consumed.
+// The trie consumes a key from its end, so walking a key backwards through it
+// visits every stored suffix of the key, shortest first, without building a
+// reversed copy of the key. Edge labels are stored in the key's own byte
+// order: an edge is selected by the last byte of its label and compared with
+// the bytes just before the part of the key already consumed.
 //
 // A node's children are found through a 256-bit bitmap of their selecting
 // bytes plus a popcount, so selecting a child costs the same at fan-out 2 and
@@ -56,23 +55,6 @@ func (n *node[V]) child(b byte) *node[V] {
 	return n.kids[int(n.base[w])+bits.OnesCount64(m&(bit-1))]
 }
 
-// atFront reports whether n's label occurs in key at offset i.
-func (n *node[V]) atFront(key string, i int) bool {
-	l := int(n.nlab)
-	if len(key)-i < l {
-		return false
-	}
-	if l > inlineLabel {
-		return key[i:i+l] == n.label
-	}
-	for k := 0; k < l; k++ {
-		if key[i+k] != n.inl[k] {
-			return false
-		}
-	}
-	return true
-}
-
 // atBack reports whether n's label occurs in key just before offset j.
 func (n *node[V]) atBack(key string, j int) bool {
 	l := int(n.nlab)
@@ -91,54 +73,24 @@ func (n *node[V]) atBack(key string, j int) bool {
 	return true
 }
 
-// selector returns the byte that selects the edge labelled label: its first
-// byte in a prefix trie, its last in a suffix trie.
-func selector(label string, rev bool) byte {
-	if rev {
-		return label[len(label)-1]
-	}
-	return label[0]
-}
+// selector returns the byte that selects the edge labelled label: its last.
+func selector(label string) byte { return label[len(label)-1] }
 
-// commonLen returns how many bytes a and b share from the front (or, when
-// rev, from the back).
-func commonLen(a, b string, rev bool) int {
+// commonLen returns how many bytes a and b share at their ends.
+func commonLen(a, b string) int {
 	n := min(len(a), len(b))
 	i := 0
-	if rev {
-		for i < n && a[len(a)-1-i] == b[len(b)-1-i] {
-			i++
-		}
-		return i
-	}
-	for i < n && a[i] == b[i] {
+	for i < n && a[len(a)-1-i] == b[len(b)-1-i] {
 		i++
 	}
 	return i
 }
 
-// head returns the first k bytes of s in walk order; rest returns the others.
-func head(s string, k int, rev bool) string {
-	if rev {
-		return s[len(s)-k:]
-	}
-	return s[:k]
-}
+// head returns the last k bytes of s (the first k a backward walk meets);
+// rest returns the others.
+func head(s string, k int) string { return s[len(s)-k:] }
 
-func rest(s string, k int, rev bool) string {
-	if rev {
-		return s[:len(s)-k]
-	}
-	return s[k:]
-}
-
-// join concatenates an upper label and a lower label in walk order.
-func join(upper, lower string, rev bool) string {
-	if rev {
-		return lower + upper
-	}
-	return upper + lower
-}
+func rest(s string, k int) string { return s[:len(s)-k] }
 
 // Node storage comes in size classes: a node with k children is allocated
 // together with an array for up to the next class size of child pointers.
@@ -179,7 +131,7 @@ type (
 
 // build returns a new node with the fields of tmpl, the given label and the
 // given children (already ordered), its bitmap and mask computed.
-func build[V any](tmpl *node[V], label string, kids []*node[V], rev bool) *node[V] {
+func build[V any](tmpl *node[V], label string, kids []*node[V]) *node[V] {
 	var n *node[V]
 	var arr []*node[V]
 	switch k := len(kids); {
@@ -219,7 +171,7 @@ func build[V any](tmpl *node[V], label string, kids []*node[V], rev bool) *node[
 	n.kids = arr[:copy(arr, kids)]
 	m := n.own
 	for _, c := range n.kids {
-		b := selector(c.label, rev)
+		b := selector(c.label)
 		n.bm[b>>6] |= 1 << (b & 63)
 		m |= c.mask
 	}
@@ -232,11 +184,11 @@ func build[V any](tmpl *node[V], label string, kids []*node[V], rev bool) *node[
 
 // withKid writes into buf n's children with the child selected by b
 // replaced by c (nil removes it, a new byte inserts it in order).
-func (n *node[V]) withKid(buf []*node[V], b byte, c *node[V], rev bool) []*node[V] {
+func (n *node[V]) withKid(buf []*node[V], b byte, c *node[V]) []*node[V] {
 	kids := buf[:0]
 	placed := false
 	for _, k := range n.kids {
-		kb := selector(k.label, rev)
+		kb := selector(k.label)
 		switch {
 		case kb == b:
 			placed = true
@@ -261,24 +213,24 @@ func (n *node[V]) withKid(buf []*node[V], b byte, c *node[V], rev bool) []*node[
 // update returns a trie equal to n except that the value at key is replaced by
 // f(old value, old own events). f returning own == 0 removes the value. n is
 // not modified; nil is the empty trie and may be returned.
-func update[V any](n *node[V], key string, rev bool, f func(V, EventSet) (V, EventSet)) *node[V] {
+func update[V any](n *node[V], key string, f func(V, EventSet) (V, EventSet)) *node[V] {
 	if n == nil {
 		var zero V
 		v, own := f(zero, 0)
 		if own == 0 {
 			return nil
 		}
-		return build(&node[V]{own: own, val: v}, key, nil, rev)
+		return build(&node[V]{own: own, val: v}, key, nil)
 	}
-	if k := commonLen(n.label, key, rev); k < len(n.label) {
+	if k := commonLen(n.label, key); k < len(n.label) {
 		// key leaves n's label part-way: split it into an upper node
 		// holding the shared bytes and the old node below it.
-		lower := build(n, rest(n.label, k, rev), n.kids, rev)
-		n = build(&node[V]{}, head(n.label, k, rev), []*node[V]{lower}, rev)
+		lower := build(n, rest(n.label, k), n.kids)
+		n = build(&node[V]{}, head(n.label, k), []*node[V]{lower})
 	}
 	tmpl := *n
 	kids := n.kids
-	if tail := rest(key, len(n.label), rev); tail == "" {
+	if tail := rest(key, len(n.label)); tail == "" {
 		tmpl.val, tmpl.own = f(n.val, n.own)
 		if tmpl.own == 0 {
 			var zero V
@@ -286,8 +238,8 @@ func update[V any](n *node[V], key string, rev bool, f func(V, EventSet) (V, Eve
 		}
 	} else {
 		var buf [257]*node[V]
-		b := selector(tail, rev)
-		kids = n.withKid(buf[:], b, update(n.child(b), tail, rev, f), rev)
+		b := selector(tail)
+		kids = n.withKid(buf[:], b, update(n.child(b), tail, f))
 	}
 	// Normalise: drop a node that holds nothing, and merge a valueless node
 	// with its only child, so the trie stays compressed after removals and
@@ -298,10 +250,10 @@ func update[V any](n *node[V], key string, rev bool, f func(V, EventSet) (V, Eve
 			return nil
 		case 1:
 			only := kids[0]
-			return build(only, join(n.label, only.label, rev), only.kids, rev)
+			return build(only, only.label+n.label, only.kids)
 		}
 	}
-	return build(&tmpl, n.label, kids, rev)
+	return build(&tmpl, n.label, kids)
 }
 
 // walk calls fn for every node holding a value in the subtree of n whose own
@@ -319,16 +271,4 @@ func (n *node[V]) walk(ev EventSet, fn func(*node[V]) bool) bool {
 		}
 	}
 	return true
-}
-
-// count returns the number of nodes in the subtree of n (for memory reports).
-func (n *node[V]) count() int {
-	if n == nil {
-		return 0
-	}
-	t := 1
-	for _, c := range n.kids {
-		t += c.count()
-	}
-	return t
 }
