@@ -13,6 +13,9 @@
 // its suffix, prefix followed by suffix, and suffix followed by prefix) for
 // every event type. The invalid events 0 and MaxEvent+1 must match nothing.
 //
+// When the index under test also has Rules(bucket), Check(rule) or
+// Conflicts(rule), the driver compares those with the oracle too.
+//
 // Pairwise non-overlap of what match.Index accepted follows from the checks:
 // it accepted exactly what the oracle accepted, and the oracle accepts a rule
 // only after Search found no overlap with any held rule (or any other rule of
@@ -23,6 +26,7 @@ package fuzz
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/notifymux/notifymux/match"
 )
@@ -89,6 +93,9 @@ func (c *Checker) Apply(op Op) error {
 		var v Verdict
 		if op.Kind == OpAdd {
 			v = c.Oracle.JudgeAdd(op.Rule)
+			if d := c.checkOptional(op.Rule, v); d != "" {
+				return fail("%s", d)
+			}
 		} else {
 			v = c.Oracle.JudgeReplace(op.Bucket, op.Rules)
 		}
@@ -144,7 +151,82 @@ func (c *Checker) Apply(op Op) error {
 	if d := c.compare(probe); d != "" {
 		return fail("%s", d)
 	}
+	if d := c.compareRules(); d != "" {
+		return fail("%s", d)
+	}
 	return nil
+}
+
+// The optional abilities of the index under test that the Checker also
+// compares with the oracle when the index has them (match.Index has had them
+// beyond the fixed API; asserting them keeps this package building if they go).
+type (
+	ruleLister interface {
+		Rules(bucket string) []match.Rule
+	}
+	addChecker interface {
+		Check(r match.Rule) error
+	}
+	conflictLister interface {
+		Conflicts(r match.Rule) []*match.ConflictError
+	}
+)
+
+// checkOptional compares, for a rule about to be added, the index's Check
+// (the error Add would return, changing nothing) and Conflicts (every held
+// rule r overlaps) with the oracle's verdict v.
+func (c *Checker) checkOptional(r match.Rule, v Verdict) string {
+	var x any = c.Index
+	if ac, ok := x.(addChecker); ok {
+		n := c.Index.Len()
+		if e := v.Explains(ac.Check(r)); e != nil {
+			return fmt.Sprintf("Check: %v", e)
+		}
+		if m := c.Index.Len(); m != n {
+			return fmt.Sprintf("Check moved Len from %d to %d", n, m)
+		}
+	}
+	if cl, ok := x.(conflictLister); ok {
+		var got, want []string
+		for _, ce := range cl.Conflicts(r) {
+			if !Matches(ce.Rule, r.Bucket, ce.Event, ce.Key) || !Matches(ce.Existing, r.Bucket, ce.Event, ce.Key) {
+				return fmt.Sprintf("Conflicts gives witness (%v, %q) for %v and %v, which does not match both", ce.Event, ce.Key, ruleString(ce.Rule), ruleString(ce.Existing))
+			}
+			if !slices.Contains(c.Oracle.buckets[r.Bucket], ce.Existing) {
+				return fmt.Sprintf("Conflicts names %v, which is not held", ruleString(ce.Existing))
+			}
+			got = append(got, ce.Existing.ID)
+		}
+		for _, cf := range v.Conflicts {
+			want = append(want, cf.Existing.ID)
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			return fmt.Sprintf("Conflicts names held rules %q, want %q", got, want)
+		}
+	}
+	return ""
+}
+
+// compareRules compares the index's Rules of every bucket, when it has the
+// method, with the oracle's, as sets.
+func (c *Checker) compareRules() string {
+	var x any = c.Index
+	rl, ok := x.(ruleLister)
+	if !ok {
+		return ""
+	}
+	byID := func(a, b match.Rule) int { return strings.Compare(a.ID, b.ID) }
+	for _, b := range probeBuckets {
+		got, want := rl.Rules(b), c.Oracle.Rules(b)
+		slices.SortFunc(got, byID)
+		slices.SortFunc(want, byID)
+		if !slices.Equal(got, want) {
+			return fmt.Sprintf("Rules(%q) = %v, want %v", b, got, want)
+		}
+	}
+	return ""
 }
 
 // Done checks the final state: the oracle's rules are pairwise disjoint
