@@ -152,6 +152,10 @@ func (p *Pipeline) Publish(r batch.Record) error {
 // It returns nil with the record dropped (DropNewest) or with a slot reserved
 // (Block), and an error when the record is refused.
 func (p *Pipeline) full(t *target) error {
+	if p.closed.Load() {
+		t.rejected.Add(1)
+		return ErrClosed
+	}
 	switch p.cfg.Policy {
 	case Reject:
 		t.rejected.Add(1)

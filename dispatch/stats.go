@@ -42,16 +42,16 @@ type Stats struct {
 
 // TargetStats is the share of one target in Stats.
 type TargetStats struct {
-	Target           string
-	Matched          uint64
-	Delivered        uint64
-	Batches          uint64
-	Retried          uint64
-	DeadLettered     uint64
-	DeadLetterFailed uint64
-	Dropped          uint64
-	Rejected         uint64
-	Queued           int64 // the queue depth: held from Publish until delivered or dead-lettered
+	Target           string // the target function
+	Matched          uint64 // records published to it
+	Delivered        uint64 // records delivered
+	Batches          uint64 // batches delivered
+	Retried          uint64 // records sent again
+	DeadLettered     uint64 // records dead-lettered
+	DeadLetterFailed uint64 // records the dead-letter dispatcher failed to take
+	Dropped          uint64 // records dropped on a full queue (DropNewest)
+	Rejected         uint64 // records refused (ErrQueueFull, ErrClosed)
+	Queued           int64  // the queue depth: held from Publish until delivered or dead-lettered
 }
 
 // targetCounters are a target's live counters.
