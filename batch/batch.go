@@ -115,8 +115,9 @@ const (
 	DefaultMaxWait    = 100 * time.Millisecond
 )
 
-// Batcher groups records per target. It is not safe for concurrent use: each
-// pipeline worker owns one. Time is passed in, so tests can use a fake clock.
+// Batcher groups records per target. It is not safe for concurrent use (but
+// for Recycle): each pipeline worker owns one. Time is passed in, so tests
+// can use a fake clock.
 //
 // Records of one target leave in the order they were added, so records routed
 // to one worker by Route keep their order per key. Each open batch holds its
@@ -125,8 +126,9 @@ const (
 //
 // The emit function owns each Batch it receives (Payload and Records are
 // never touched again by the Batcher until they are handed back with
-// Recycle); it must not call back into the Batcher, except Recycle. Records are copied into the batch, but the strings and the Meta
-// slice they point to are shared with the caller, who must not modify them.
+// Recycle); it must not call back into the Batcher, except Recycle. Records
+// are copied into the batch, but the strings and the Meta slice they point to
+// are shared with the caller, who must not modify them.
 type Batcher struct {
 	cfg    Config
 	emit   func(Batch)
