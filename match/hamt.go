@@ -26,6 +26,7 @@ import "math/bits"
 // hnode is one node of a table holding values of type V.
 type hnode[V any] struct {
 	bm   uint32    // bit i set when slot i is occupied
+	gen  uint64    // the build that allocated the node (see hset)
 	ents []hent[V] // occupied slots, in bit order (allocated with the node)
 }
 
@@ -97,8 +98,8 @@ type (
 	}
 )
 
-// newHnode returns a node with bitmap bm and a copy of ents.
-func newHnode[V any](bm uint32, ents []hent[V]) *hnode[V] {
+// newHnode returns a node of generation gen with bitmap bm and a copy of ents.
+func newHnode[V any](bm uint32, ents []hent[V], gen uint64) *hnode[V] {
 	var n *hnode[V]
 	var arr []hent[V]
 	switch k := len(ents); {
@@ -121,7 +122,7 @@ func newHnode[V any](bm uint32, ents []hent[V]) *hnode[V] {
 		x := new(hslots32[V])
 		n, arr = &x.n, x.a[:]
 	}
-	n.bm = bm
+	n.bm, n.gen = bm, gen
 	n.ents = arr[:copy(arr, ents)]
 	return n
 }
@@ -129,28 +130,41 @@ func newHnode[V any](bm uint32, ents []hent[V]) *hnode[V] {
 // hset returns a table equal to n except that key k (hash h) maps to v, or
 // is absent when del. keyOf gives the key of a stored value. shift is the
 // number of hash bits consumed above n.
-func hset[V any](n *hnode[V], h uint64, shift uint, k string, v V, del bool, keyOf func(V) string) *hnode[V] {
+//
+// Nodes of generation gen (when gen is not 0) belong to a build that no
+// reader can see yet, so hset changes them in place instead of copying;
+// every node it allocates is of generation gen. Callers that publish after
+// every change pass 0.
+func hset[V any](n *hnode[V], h uint64, shift uint, k string, v V, del bool, keyOf func(V) string, gen uint64) *hnode[V] {
 	bit := uint32(1) << ((h >> shift) & 31)
 	if n == nil {
 		if del {
 			return nil
 		}
-		return newHnode(bit, []hent[V]{{h: h, val: v}})
+		return newHnode(bit, []hent[V]{{h: h, val: v}}, gen)
 	}
+	owned := gen != 0 && n.gen == gen
 	pos := bits.OnesCount32(n.bm & (bit - 1))
 	var buf [33]hent[V]
 	if n.bm&bit == 0 {
 		if del {
 			return n
 		}
+		if owned && len(n.ents) < cap(n.ents) {
+			n.ents = n.ents[:len(n.ents)+1]
+			copy(n.ents[pos+1:], n.ents[pos:])
+			n.ents[pos] = hent[V]{h: h, val: v}
+			n.bm |= bit
+			return n
+		}
 		ents := append(append(append(buf[:0], n.ents[:pos]...), hent[V]{h: h, val: v}), n.ents[pos:]...)
-		return newHnode(n.bm|bit, ents)
+		return newHnode(n.bm|bit, ents, gen)
 	}
 	e := n.ents[pos]
 	var ne *hent[V]
 	switch {
 	case e.sub != nil:
-		sub := hset(e.sub, h, shift+5, k, v, del, keyOf)
+		sub := hset(e.sub, h, shift+5, k, v, del, keyOf, gen)
 		switch {
 		case sub == nil:
 		case len(sub.ents) == 1 && sub.ents[0].sub == nil:
@@ -166,18 +180,30 @@ func hset[V any](n *hnode[V], h uint64, shift uint, k string, v V, del bool, key
 		}
 		// Two hashes share this slot: move the old entry one level down
 		// and insert the new one there.
-		sub := newHnode(uint32(1)<<((e.h>>(shift+5))&31), []hent[V]{e})
-		ne = &hent[V]{sub: hset(sub, h, shift+5, k, v, false, keyOf)}
+		sub := newHnode(uint32(1)<<((e.h>>(shift+5))&31), []hent[V]{e}, gen)
+		ne = &hent[V]{sub: hset(sub, h, shift+5, k, v, false, keyOf, gen)}
 	}
-	ents := append(buf[:0], n.ents...)
 	if ne == nil {
-		if len(ents) == 1 {
+		if len(n.ents) == 1 {
 			return nil
 		}
-		return newHnode(n.bm&^bit, append(ents[:pos], ents[pos+1:]...))
+		if owned {
+			copy(n.ents[pos:], n.ents[pos+1:])
+			n.ents[len(n.ents)-1] = hent[V]{}
+			n.ents = n.ents[:len(n.ents)-1]
+			n.bm &^= bit
+			return n
+		}
+		ents := append(append(buf[:0], n.ents[:pos]...), n.ents[pos+1:]...)
+		return newHnode(n.bm&^bit, ents, gen)
 	}
+	if owned {
+		n.ents[pos] = *ne
+		return n
+	}
+	ents := append(buf[:0], n.ents...)
 	ents[pos] = *ne
-	return newHnode(n.bm, ents)
+	return newHnode(n.bm, ents, gen)
 }
 
 // rechain returns a copy of the chain starting at e in which key k maps to v

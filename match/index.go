@@ -61,6 +61,7 @@ type view struct {
 	lens  []uint16       // distinct lengths of stored prefixes, ascending
 	tab   *hnode[*strie] // stored prefix → the trie of its suffixes
 	inlen [6]uint16      // storage for lens when it is short
+	gen   uint64         // the build that allocated the view (see hset)
 }
 
 // strie is a trie of suffixes; its values are the rules whose suffix ends there.
@@ -113,8 +114,12 @@ type bucket struct {
 	ids      map[string]*Rule // rule ID → rule
 	lens     map[int]int      // prefix length → number of stored prefixes
 	events   [MaxEvent + 1]int32
-	cur      *view // the view readers see
+	cur      *view  // the newest view (what readers see, once published)
+	gen      uint64 // nonzero while a bulk build owns b's new nodes
 }
+
+// gens hands out build generations; see hset.
+var gens atomic.Uint64
 
 // prefixEntry describes the rules that share one prefix.
 type prefixEntry struct {
@@ -230,8 +235,52 @@ func (x *Index) Add(r Rule) error {
 	}
 	x.buckets[r.Bucket] = b
 	b.insert(intern(r))
-	x.publish(b)
+	x.views.Store(x.publish(x.views.Load(), b, 0))
 	x.n.Add(1)
+	return nil
+}
+
+// AddAll adds every rule of rules, all or nothing: on the first error (as
+// Add would return it, with rules earlier in the slice counting as held) the
+// index is left as it was. Readers see all of the new rules at once. It is
+// the fast way to load many rules: the new version of each bucket is built
+// in place and published once, where a loop of Add publishes, and so copies
+// paths, once per rule. A bucket that already holds rules is rebuilt, which
+// costs time in proportion to its size.
+func (x *Index) AddAll(rules []Rule) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	gen := gens.Add(1)
+	building := make(map[string]*bucket)
+	for i := range rules {
+		r := rules[i]
+		if err := r.Validate(); err != nil {
+			return err
+		}
+		b := building[r.Bucket]
+		if b == nil {
+			b = newBucket(r.Bucket)
+			b.gen = gen
+			if old := x.buckets[r.Bucket]; old != nil {
+				for _, h := range old.ids {
+					b.insert(h)
+				}
+			}
+			building[r.Bucket] = b
+		}
+		if err := b.check(&r); err != nil {
+			return err
+		}
+		b.insert(intern(r))
+	}
+	root := x.views.Load()
+	for name, b := range building {
+		b.gen = 0
+		x.buckets[name] = b
+		root = x.publish(root, b, gen)
+	}
+	x.views.Store(root)
+	x.n.Add(int64(len(rules)))
 	return nil
 }
 
@@ -283,7 +332,7 @@ func (x *Index) Remove(bucket, id string) bool {
 	if len(b.ids) == 0 {
 		delete(x.buckets, bucket)
 	}
-	x.publish(b)
+	x.views.Store(x.publish(x.views.Load(), b, 0))
 	x.n.Add(-1)
 	return true
 }
@@ -296,6 +345,7 @@ func (x *Index) Remove(bucket, id string) bool {
 // Matches running during Replace see either the old rules or the new ones.
 func (x *Index) Replace(bucket string, rules []Rule) error {
 	nb := newBucket(bucket)
+	nb.gen = gens.Add(1)
 	for i := range rules {
 		r := rules[i]
 		if err := r.Validate(); err != nil {
@@ -309,6 +359,7 @@ func (x *Index) Replace(bucket string, rules []Rule) error {
 		}
 		nb.insert(intern(r))
 	}
+	nb.gen = 0
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	old := 0
@@ -320,16 +371,16 @@ func (x *Index) Replace(bucket string, rules []Rule) error {
 	} else {
 		x.buckets[bucket] = nb
 	}
-	x.publish(nb)
+	x.views.Store(x.publish(x.views.Load(), nb, 0))
 	x.n.Add(int64(len(rules) - old))
 	return nil
 }
 
-// publish makes b's current view (nil when b is empty) the one readers see.
+// publish returns a bucket table equal to root but with b's newest view
+// (none when b is empty); storing it in x.views makes it what readers see.
 // The caller holds x.mu.
-func (x *Index) publish(b *bucket) {
-	v := b.cur
-	x.views.Store(hset(x.views.Load(), xxhash.Sum64String(b.name), 0, b.name, v, v == nil, viewName))
+func (x *Index) publish(root *hnode[*view], b *bucket, gen uint64) *hnode[*view] {
+	return hset(root, xxhash.Sum64String(b.name), 0, b.name, b.cur, b.cur == nil, viewName, gen)
 }
 
 // Lookup returns the rule called id in bucket.
@@ -555,14 +606,17 @@ func (b *bucket) update(r *Rule, edit func([]*Rule) []*Rule) {
 		b.cur = nil
 		return
 	}
-	nv := &view{name: b.name}
-	if old := b.cur; old != nil {
-		nv.tab = old.tab
+	nv := b.cur
+	if nv == nil || b.gen == 0 || nv.gen != b.gen {
+		nv = &view{name: b.name, gen: b.gen}
+		if old := b.cur; old != nil {
+			nv.tab = old.tab
+		}
 	}
 	sfx := update(nv.suffixes(r.Prefix), r.Suffix, func(rs ruleSet, _ EventSet) (ruleSet, EventSet) {
 		return newRuleSet(edit(rs.list()))
 	})
-	nv.tab = hset(nv.tab, xxhash.Sum64String(r.Prefix), 0, r.Prefix, sfx, sfx == nil, prefixOf)
+	nv.tab = hset(nv.tab, xxhash.Sum64String(r.Prefix), 0, r.Prefix, sfx, sfx == nil, prefixOf, b.gen)
 	lens := nv.inlen[:0]
 	if len(b.lens) > len(nv.inlen) {
 		lens = make([]uint16, 0, len(b.lens))
@@ -572,6 +626,7 @@ func (b *bucket) update(r *Rule, edit func([]*Rule) []*Rule) {
 	}
 	slices.Sort(lens)
 	nv.lens = lens
+	nv.mask = 0
 	for e, n := range b.events {
 		if n > 0 {
 			nv.mask |= Event(e).Set()

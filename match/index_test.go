@@ -357,3 +357,57 @@ func TestConcurrentMatch(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestAddAll(t *testing.T) {
+	x := New()
+	if err := x.Add(Rule{ID: "held", Bucket: "a", Events: ObjectCreated, Prefix: "logs/", Target: "f"}); err != nil {
+		t.Fatal(err)
+	}
+	var rules []Rule
+	for i := 0; i < 500; i++ {
+		rules = append(rules, Rule{ID: fmt.Sprint("r", i), Bucket: fmt.Sprint("b", i%7), Events: ObjectCreated,
+			Prefix: fmt.Sprintf("u/%d/", i), Suffix: ".jpg", Target: "f"})
+	}
+	bad := append(append([]Rule(nil), rules...), Rule{ID: "late", Bucket: "a", Events: ObjectCreatedPut.Set(), Prefix: "logs/x", Target: "g"})
+	var ce *ConflictError
+	if err := x.AddAll(bad); !errors.As(err, &ce) || ce.Existing.ID != "held" {
+		t.Fatalf("AddAll(conflicting with a held rule) = %v", err)
+	}
+	if x.Len() != 1 || len(x.Buckets()) != 1 {
+		t.Fatalf("refused AddAll changed the index: Len %d, Buckets %v", x.Len(), x.Buckets())
+	}
+	dup := append(append([]Rule(nil), rules...), rules[3])
+	if err := x.AddAll(dup); !errors.Is(err, ErrDuplicateID) {
+		t.Fatalf("AddAll(duplicate) = %v", err)
+	}
+	rules = append(rules, Rule{ID: "more", Bucket: "a", Events: ObjectRemove, Prefix: "logs/", Target: "g"})
+	if err := x.AddAll(rules); err != nil {
+		t.Fatal(err)
+	}
+	if x.Len() != 502 {
+		t.Errorf("Len = %d, want 502", x.Len())
+	}
+	for i, r := range rules {
+		key := r.Prefix + "x" + r.Suffix
+		e := ObjectCreatedCopy
+		if r.ID == "more" {
+			e = ObjectRemoveDelete
+		}
+		if got, ok := x.Match(r.Bucket, e, key); !ok || got.ID != r.ID {
+			t.Fatalf("rule %d: Match(%s, %q) = %q, %v", i, r.Bucket, key, got.ID, ok)
+		}
+	}
+	if got, _ := x.Match("a", ObjectCreatedPut, "logs/1"); got.ID != "held" {
+		t.Errorf("held rule lost: %q", got.ID)
+	}
+	// Later single writes must not disturb what the bulk build published.
+	if !x.Remove("b3", "r3") || x.Add(Rule{ID: "r3", Bucket: "b3", Events: ObjectCreated, Prefix: "u/3/", Target: "h"}) != nil {
+		t.Fatal("Remove/Add after AddAll failed")
+	}
+	if got, _ := x.Match("b3", ObjectCreatedPut, "u/3/a.png"); got.Target != "h" {
+		t.Errorf("after re-adding r3: %+v", got)
+	}
+	if got, _ := x.Match("b3", ObjectCreatedPut, "u/10/a.jpg"); got.ID != "r10" {
+		t.Errorf("r10 lost: %+v", got)
+	}
+}
