@@ -53,6 +53,62 @@ func verifyingHandler(t *testing.T, next func(w http.ResponseWriter, r *http.Req
 	})
 }
 
+// countingTransport counts the requests it has open per target (from
+// RoundTrip until the body is closed) and keeps the peak. It measures the
+// client side, which the in-flight limit bounds; a server notices an
+// abandoned request only later.
+type countingTransport struct {
+	next    http.RoundTripper
+	mu      sync.Mutex
+	open    map[string]int
+	peak    map[string]int
+	arrived map[string]int
+}
+
+func newCountingTransport() *countingTransport {
+	return &countingTransport{next: http.DefaultTransport.(*http.Transport).Clone(),
+		open: map[string]int{}, peak: map[string]int{}, arrived: map[string]int{}}
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	target := r.Header.Get(TargetHeader)
+	c.mu.Lock()
+	c.open[target]++
+	c.arrived[target]++
+	c.peak[target] = max(c.peak[target], c.open[target])
+	c.mu.Unlock()
+	done := func() {
+		c.mu.Lock()
+		c.open[target]--
+		c.mu.Unlock()
+	}
+	resp, err := c.next.RoundTrip(r)
+	if err != nil {
+		done()
+		return nil, err
+	}
+	resp.Body = &closeHook{ReadCloser: resp.Body, close: done}
+	return resp, nil
+}
+
+func (c *countingTransport) peakOf(target string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.peak[target]
+}
+
+type closeHook struct {
+	io.ReadCloser
+	once  sync.Once
+	close func()
+}
+
+func (h *closeHook) Close() error {
+	err := h.ReadCloser.Close()
+	h.once.Do(h.close)
+	return err
+}
+
 func newHTTP(t *testing.T, cfg HTTPConfig) *HTTP {
 	t.Helper()
 	if cfg.Secret == nil {
@@ -224,19 +280,14 @@ func TestHTTPBrokenConnections(t *testing.T) {
 }
 
 // TestHTTPTimeoutAndInFlight hangs one target: its requests end after
-// Timeout with a retryable error, at most MaxInFlight of them reach the
-// server at once, and another target is served meanwhile.
+// Timeout with a retryable error, at most MaxInFlight of them are open at
+// once, and another target is served meanwhile.
 func TestHTTPTimeoutAndInFlight(t *testing.T) {
 	const maxInFlight = 2
-	var inFlight, peak atomic.Int64
 	release := make(chan struct{})
 	srv := httptest.NewServer(verifyingHandler(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		if r.URL.Path != "/hung" {
 			return
-		}
-		n := inFlight.Add(1)
-		defer inFlight.Add(-1)
-		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 		}
 		select {
 		case <-release:
@@ -246,10 +297,12 @@ func TestHTTPTimeoutAndInFlight(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	const timeout = 150 * time.Millisecond
+	tr := newCountingTransport()
 	h := newHTTP(t, HTTPConfig{
 		Targets:     map[string]string{"hung": srv.URL + "/hung", "ok": srv.URL + "/ok"},
 		Timeout:     timeout,
 		MaxInFlight: maxInFlight,
+		Transport:   tr,
 	})
 	start := time.Now()
 	errs := make(chan error, 6)
@@ -273,8 +326,8 @@ func TestHTTPTimeoutAndInFlight(t *testing.T) {
 	if d := time.Since(start); d > 10*timeout {
 		t.Errorf("hung requests took %v, want about the %v timeout", d, timeout)
 	}
-	if p := peak.Load(); p > maxInFlight || p == 0 {
-		t.Errorf("peak of %d requests in flight at the hung target, want 1..%d", p, maxInFlight)
+	if p := tr.peakOf("hung"); p != maxInFlight {
+		t.Errorf("peak of %d requests open to the hung target, want %d (MaxInFlight)", p, maxInFlight)
 	}
 }
 
