@@ -94,17 +94,13 @@ func TestReadXMLS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, r := range rules {
-		got = append(got, r.ID+" "+r.Events.String()+" "+r.Prefix+" "+r.Target)
+	want := []match.Rule{
+		{ID: "q", Bucket: "b", Events: match.ObjectCreatedPut.Set(), Prefix: "logs/", Target: "arn:aws:sqs:us-east-1:123456789012:logs"},
+		{ID: "t", Bucket: "b", Events: match.ObjectRemove, Target: "arn:aws:sns:us-east-1:123456789012:removed"},
+		{ID: "l", Bucket: "b", Events: match.S3ObjectRestore, Target: "arn:aws:lambda:us-east-1:123456789012:function:restore"},
 	}
-	want := []string{
-		"q cos:ObjectCreated:Put logs/ arn:aws:sqs:us-east-1:123456789012:logs",
-		"t cos:ObjectRemove:*  arn:aws:sns:us-east-1:123456789012:removed",
-		"l cos:ObjectRestore:*,s3:ObjectRestore:*  arn:aws:lambda:us-east-1:123456789012:function:restore",
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	if !slices.Equal(rules, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", rules, want)
 	}
 }
 
