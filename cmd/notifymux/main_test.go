@@ -1,13 +1,3 @@
-// The end-to-end tests need golang.org/x/tools in go.sum (testscript's txtar
-// imports it), which the module does not list yet. Until it does, run them with
-//
-//	go test -tags testscript ./cmd/notifymux
-//
-// after adding "golang.org/x/tools v0.26.0 // indirect" to go.mod (go get
-// golang.org/x/tools@v0.26.0). Then delete the build constraint below.
-
-//go:build testscript
-
 package main
 
 import (
