@@ -1,10 +1,13 @@
 // This file is a pipeline worker: it owns a batch.Batcher and feeds it the
 // records routed to it, in arrival order.
 //
-// The inbox is a slice guarded by the worker's mutex. The worker swaps the
-// whole inbox for an empty spare at once, so a publisher holds the lock for
-// one append and the worker for two slice headers; records are then added to
-// the Batcher without any lock. When the inbox is empty the worker marks
+// The inbox is a list of fixed-size chunks of records guarded by the worker's
+// mutex. The worker takes the whole list at once, so a publisher holds the
+// lock for one copy into the tail chunk and the worker for two pointers;
+// records are then added to the Batcher without any lock. Chunks never grow
+// or move (no reallocation and copying of a large slice under overload), so
+// the inbox costs the records it holds plus at most spareChunks empty chunks
+// kept for reuse: its memory follows the queue limits up and back down. When the inbox is empty the worker marks
 // itself idle and sleeps until a publisher wakes it, the earliest open
 // batch's MaxWait passes (Batcher.Next, on the pipeline's Clock), or Close.
 // Completed batches are appended to a delivery lane (emit) and never waited
@@ -21,17 +24,31 @@ import (
 	"github.com/notifymux/notifymux/batch"
 )
 
+// chunkRecords is the number of records in an inbox chunk (about 35 KB).
+const chunkRecords = 128
+
+// spareChunks is the number of empty chunks a worker keeps for reuse.
+const spareChunks = 8
+
+// chunk is a piece of a worker's inbox.
+type chunk struct {
+	recs [chunkRecords]batch.Record
+	n    int
+	next *chunk
+}
+
 type worker struct {
 	p       *Pipeline
 	id      int
 	batcher *batch.Batcher // only the worker goroutine touches it
-	spare   []batch.Record // only the worker goroutine touches it
 	wake    chan struct{}  // capacity 1
 
-	mu      sync.Mutex
-	inbox   []batch.Record
-	idle    bool
-	closing bool
+	mu         sync.Mutex
+	head, tail *chunk // the inbox
+	free       *chunk // empty chunks for reuse
+	nfree      int
+	idle       bool
+	closing    bool
 }
 
 // push appends *r to the inbox; it returns false once the worker is closing.
@@ -41,7 +58,24 @@ func (w *worker) push(r *batch.Record) bool {
 		w.mu.Unlock()
 		return false
 	}
-	w.inbox = append(w.inbox, *r)
+	c := w.tail
+	if c == nil || c.n == chunkRecords {
+		c = w.free
+		if c != nil {
+			w.free, c.next = c.next, nil
+			w.nfree--
+		} else {
+			c = new(chunk)
+		}
+		if w.tail == nil {
+			w.head = c
+		} else {
+			w.tail.next = c
+		}
+		w.tail = c
+	}
+	c.recs[c.n] = *r
+	c.n++
 	wake := w.idle
 	w.idle = false
 	w.mu.Unlock()
@@ -49,6 +83,19 @@ func (w *worker) push(r *batch.Record) bool {
 		w.signal()
 	}
 	return true
+}
+
+// recycle clears c and keeps it for reuse if fewer than spareChunks are kept.
+func (w *worker) recycle(c *chunk) {
+	clear(c.recs[:c.n]) // drop references for the GC
+	c.n, c.next = 0, nil
+	w.mu.Lock()
+	if w.nfree < spareChunks {
+		c.next = w.free
+		w.free = c
+		w.nfree++
+	}
+	w.mu.Unlock()
 }
 
 func (w *worker) signal() {
@@ -71,29 +118,31 @@ func (w *worker) run() {
 	clock := w.p.cfg.Clock
 	for {
 		w.mu.Lock()
-		recs := w.inbox
-		w.inbox = w.spare[:0]
+		list := w.head
+		w.head, w.tail = nil, nil
 		closing := w.closing
-		if len(recs) == 0 && !closing {
+		if list == nil && !closing {
 			w.idle = true
 		}
 		w.mu.Unlock()
 
-		if len(recs) > 0 {
+		if list != nil {
 			now := clock.Now()
-			for i := range recs {
-				if err := w.batcher.Add(recs[i], now); err != nil {
-					w.refuse(recs[i], err, now)
+			for c := list; c != nil; {
+				for i := range c.recs[:c.n] {
+					if err := w.batcher.Add(c.recs[i], now); err != nil {
+						w.refuse(c.recs[i], err, now)
+					}
 				}
+				next := c.next
+				w.recycle(c) // at once, so a long backlog does not pin its chunks
+				c = next
 			}
-			clear(recs) // drop references for the GC
-			w.spare = recs[:0]
 			if next, ok := w.batcher.Next(); ok && !now.Before(next) {
 				w.batcher.Due(now)
 			}
 			continue
 		}
-		w.spare = recs[:0]
 		if closing {
 			w.batcher.Flush()
 			return
