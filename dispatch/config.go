@@ -108,7 +108,7 @@ type Config struct {
 	MaxRetries int
 	// RetryBase and RetryMax shape the backoff: before retry n (1, 2, …)
 	// the lane waits a uniformly random time in [0, min(RetryMax,
-	// RetryBase·2^(n-1))] ("full jitter"), and at least the Retry-After the
+	// RetryBase·2^(n-1))) ("full jitter"), and at least the Retry-After the
 	// target asked for. Defaults 1 min and 10 min (SCF retries after about
 	// 1 and 2 minutes).
 	RetryBase, RetryMax time.Duration

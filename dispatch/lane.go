@@ -5,7 +5,7 @@
 // four cases the batch goes to the dead-letter dispatcher.
 //
 // Backoff is exponential with full jitter: before retry n the lane waits a
-// uniformly random time in [0, min(RetryMax, RetryBase·2^(n-1))], or the
+// uniformly random time in [0, min(RetryMax, RetryBase·2^(n-1))), or the
 // target's Retry-After if that is longer. Waits use the pipeline's Clock, so
 // a test can compress hours into milliseconds. Because a lane delivers in
 // queue order and retries in place, the batches of a key (one worker, one
@@ -154,8 +154,15 @@ func (l *lane) deliver(j *job) {
 	}
 }
 
-// attempt makes one Dispatch call, bounded by AttemptTimeout if set.
-func (l *lane) attempt(b batch.Batch) error {
+// attempt makes one Dispatch call, bounded by AttemptTimeout if set. A
+// panic in the Dispatcher becomes a permanent error, so the batch is
+// dead-lettered instead of the process losing everything it holds.
+func (l *lane) attempt(b batch.Batch) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = Permanent(fmt.Errorf("dispatch: Dispatcher panicked for target %q: %v", b.Target, v))
+		}
+	}()
 	ctx := l.p.ctx
 	if l.p.cfg.AttemptTimeout > 0 {
 		var cancel context.CancelFunc
@@ -189,7 +196,7 @@ func (l *lane) deadLetter(d DeadLetter) {
 }
 
 // backoff returns the full-jitter delay before retry n (n ≥ 1): uniform in
-// [0, min(ceiling, base·2^(n-1))].
+// [0, min(ceiling, base·2^(n-1))).
 func backoff(base, ceiling time.Duration, n int) time.Duration {
 	d := ceiling
 	if n-1 < 62 {
@@ -200,5 +207,5 @@ func backoff(base, ceiling time.Duration, n int) time.Duration {
 	if d <= 0 {
 		return 0
 	}
-	return time.Duration(rand.Int64N(int64(d) + 1))
+	return time.Duration(rand.Int64N(int64(d)))
 }

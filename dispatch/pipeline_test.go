@@ -515,6 +515,8 @@ func TestRetriesAndDeadLetterReasons(t *testing.T) {
 				return errors.New("connection refused")
 			case "gone":
 				return Permanent(errors.New("410 Gone"))
+			case "panics":
+				panic("bug in a dispatcher")
 			case "throttled":
 				return RetryAfter(errors.New("429"), 2*time.Hour)
 			case "recovers":
@@ -531,7 +533,7 @@ func TestRetriesAndDeadLetterReasons(t *testing.T) {
 		MaxEventAge: time.Hour,
 		Batch:       batch.Config{MaxRecords: 1},
 	})
-	for _, target := range []string{"down", "gone", "throttled", "recovers"} {
+	for _, target := range []string{"down", "gone", "throttled", "recovers", "panics"} {
 		if err := p.Publish(rec(target, "k", 0)); err != nil {
 			t.Fatal(err)
 		}
@@ -548,6 +550,7 @@ func TestRetriesAndDeadLetterReasons(t *testing.T) {
 		"down":      {ReasonRetries, 3}, // 1 + MaxRetries (default 2)
 		"gone":      {ReasonPermanent, 1},
 		"throttled": {ReasonMaxAge, 1}, // Retry-After 2h > MaxEventAge 1h
+		"panics":    {ReasonPermanent, 1},
 	}
 	for _, d := range dl.all() {
 		w, ok := want[d.Batch.Target]
@@ -564,8 +567,8 @@ func TestRetriesAndDeadLetterReasons(t *testing.T) {
 	for target := range want {
 		t.Errorf("%s: no dead letter", target)
 	}
-	if s.Delivered != 1 || s.DeadLettered != 3 || s.Retried != 2+2 {
-		t.Errorf("stats %v, want 1 delivered (recovers), 3 dead-lettered, 4 retried", s)
+	if s.Delivered != 1 || s.DeadLettered != 4 || s.Retried != 2+2 {
+		t.Errorf("stats %v, want 1 delivered (recovers), 4 dead-lettered, 4 retried", s)
 	}
 }
 
@@ -700,5 +703,28 @@ func TestPublishAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(20000, func() { _ = p.Publish(r) }); n != 0 {
 		t.Errorf("Publish: %v allocations per record, want 0 (amortised)", n)
+	}
+}
+
+// TestBackoff checks the full-jitter bounds: below min(ceiling,
+// base·2^(n-1)), spread over that range, and safe for any n.
+func TestBackoff(t *testing.T) {
+	base, ceiling := time.Second, 30*time.Second
+	for n, limit := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 4: 8 * time.Second, 6: 30 * time.Second, 200: 30 * time.Second} {
+		var sum time.Duration
+		const draws = 2000
+		for range draws {
+			d := backoff(base, ceiling, n)
+			if d < 0 || d >= limit {
+				t.Fatalf("backoff(n=%d) = %v, want in [0, %v)", n, d, limit)
+			}
+			sum += d
+		}
+		if mean := sum / draws; mean < limit*4/10 || mean > limit*6/10 {
+			t.Errorf("backoff(n=%d): mean %v, want about %v (uniform)", n, mean, limit/2)
+		}
+	}
+	if d := backoff(time.Duration(1<<62), time.Duration(1<<63-1), 3); d < 0 {
+		t.Errorf("backoff with huge durations = %v", d)
 	}
 }
