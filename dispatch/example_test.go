@@ -3,10 +3,12 @@ package dispatch_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"time"
 
@@ -103,4 +105,20 @@ func ExampleNewHTTP() {
 	// function got 1 records for audit, application/json, valid JSON: true
 	// <nil>
 	// dispatch: unknown target "billing": no URL in the target table
+}
+
+func ExampleJSONLines() {
+	out := dispatch.NewJSONLines(os.Stdout)
+	b := batch.Batch{
+		Target: "audit", Format: batch.FormatS3, ContentType: batch.ContentTypeJSON,
+		Payload: []byte(`{"Records":[]}`), Opened: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC),
+	}
+	_ = out.Dispatch(context.Background(), b)
+	_ = out.DispatchDeadLetter(context.Background(), dispatch.DeadLetter{
+		Batch: b, Reason: dispatch.ReasonRetries, Err: errors.New(`503 "busy"`), Attempts: 3,
+		FirstAttempt: b.Opened.Add(time.Second), LastAttempt: b.Opened.Add(3 * time.Minute), Time: b.Opened.Add(3 * time.Minute),
+	})
+	// Output:
+	// {"target":"audit","format":"s3","contentType":"application/json","records":0,"opened":"2024-05-01T10:00:00Z","payload":{"Records":[]}}
+	// {"target":"audit","reason":"retries","error":"503 \"busy\"","attempts":3,"firstAttempt":"2024-05-01T10:00:01Z","lastAttempt":"2024-05-01T10:03:00Z","deadLettered":"2024-05-01T10:03:00Z","format":"s3","contentType":"application/json","records":0,"opened":"2024-05-01T10:00:00Z","payload":{"Records":[]}}
 }
