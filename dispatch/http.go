@@ -13,7 +13,8 @@
 //     the Pipeline how long to wait at least;
 //   - 3xx and other 4xx: permanent (*StatusError); redirects are not
 //     followed, since a POST must not silently turn into a GET elsewhere;
-//   - a target missing from the table: permanent (*UnknownTargetError).
+//   - a target missing from the table: sent to DefaultURL if set, else
+//     permanent (*UnknownTargetError).
 //
 // A hung endpoint cannot exhaust the process: each target has a semaphore of
 // MaxInFlight requests, and Timeout bounds the wait for a slot plus the whole
@@ -33,6 +34,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -42,8 +44,13 @@ import (
 // HTTPConfig configures an HTTP dispatcher. Zero fields take the defaults.
 type HTTPConfig struct {
 	// Targets maps each target function to the http or https URL its
-	// batches are posted to. Required. LoadTargets reads it from JSON.
+	// batches are posted to. LoadTargets reads it from JSON. Required
+	// unless DefaultURL is set.
 	Targets map[string]string
+	// DefaultURL, if set, receives the batches of targets missing from
+	// Targets (each such target still gets its own MaxInFlight limit). If
+	// empty, such a batch fails with a permanent *UnknownTargetError.
+	DefaultURL string
 	// Secret is the HMAC-SHA256 key shared with the functions, which check
 	// it with Verify. Required; use 32 random bytes.
 	Secret []byte
@@ -72,6 +79,9 @@ type HTTP struct {
 	cfg     HTTPConfig
 	client  *http.Client
 	targets map[string]*httpTarget
+
+	mu    sync.Mutex
+	extra map[string]*httpTarget // targets sent to DefaultURL
 }
 
 type httpTarget struct {
@@ -82,8 +92,13 @@ type httpTarget struct {
 // NewHTTP validates cfg and returns an HTTP dispatcher. Errors are
 // *ConfigError naming the field (Targets["name"] for a bad URL).
 func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
-	if len(cfg.Targets) == 0 {
-		return nil, &ConfigError{Field: "Targets", Value: "{}", Reason: "at least one target → URL is required"}
+	if len(cfg.Targets) == 0 && cfg.DefaultURL == "" {
+		return nil, &ConfigError{Field: "Targets", Value: "{}", Reason: "at least one target → URL (or a DefaultURL) is required"}
+	}
+	if cfg.DefaultURL != "" {
+		if err := checkURL("DefaultURL", cfg.DefaultURL); err != nil {
+			return nil, err
+		}
 	}
 	if len(cfg.Secret) == 0 {
 		return nil, &ConfigError{Field: "Secret", Value: `""`, Reason: "a shared secret is required to sign requests"}
@@ -121,7 +136,7 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	}
 	if cfg.Transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = min(cfg.MaxInFlight*len(cfg.Targets), 1024)
+		t.MaxIdleConnsPerHost = min(cfg.MaxInFlight*max(len(cfg.Targets), 4), 1024)
 		t.MaxIdleConns = 0 // no global limit; the per-host one bounds it
 		t.IdleConnTimeout = 90 * time.Second
 		t.ResponseHeaderTimeout = cfg.Timeout
@@ -137,13 +152,19 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	return h, nil
 }
 
-// checkTargetURL returns a *ConfigError unless u is an absolute http or https
-// URL with a host.
+// checkTargetURL returns a *ConfigError unless name is not empty and u is an
+// absolute http or https URL with a host.
 func checkTargetURL(name, u string) error {
 	field := "Targets[" + strconv.Quote(name) + "]"
 	if name == "" {
 		return &ConfigError{Field: field, Value: u, Reason: "the target name is empty"}
 	}
+	return checkURL(field, u)
+}
+
+// checkURL returns a *ConfigError for field unless u is an absolute http or
+// https URL with a host.
+func checkURL(field, u string) error {
 	p, err := url.Parse(u)
 	if err != nil {
 		return &ConfigError{Field: field, Value: u, Reason: err.Error()}
@@ -162,7 +183,10 @@ func checkTargetURL(name, u string) error {
 func (h *HTTP) Dispatch(ctx context.Context, b batch.Batch) error {
 	t := h.targets[b.Target]
 	if t == nil {
-		return &UnknownTargetError{Target: b.Target}
+		if h.cfg.DefaultURL == "" {
+			return &UnknownTargetError{Target: b.Target}
+		}
+		t = h.defaultTarget(b.Target)
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
 	defer cancel()
@@ -215,6 +239,22 @@ func (h *HTTP) Dispatch(ctx context.Context, b batch.Batch) error {
 		se.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), h.cfg.Now())
 	}
 	return se
+}
+
+// defaultTarget returns the DefaultURL entry of a target missing from
+// Targets, creating it on first use.
+func (h *HTTP) defaultTarget(name string) *httpTarget {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t := h.extra[name]
+	if t == nil {
+		if h.extra == nil {
+			h.extra = map[string]*httpTarget{}
+		}
+		t = &httpTarget{url: h.cfg.DefaultURL, slots: make(chan struct{}, h.cfg.MaxInFlight)}
+		h.extra[name] = t
+	}
+	return t
 }
 
 // Close closes the idle connections of the default Transport.

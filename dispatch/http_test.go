@@ -337,6 +337,7 @@ func TestHTTPConfigErrors(t *testing.T) {
 		field string
 	}{
 		{HTTPConfig{Secret: testSecret}, "Targets"},
+		{HTTPConfig{Secret: testSecret, DefaultURL: "localhost:8080"}, "DefaultURL"},
 		{HTTPConfig{Targets: map[string]string{"fn": "http://127.0.0.1:1/"}}, "Secret"},
 		{HTTPConfig{Targets: map[string]string{"fn": "ftp://host/x"}, Secret: testSecret}, `Targets["fn"]`},
 		{HTTPConfig{Targets: map[string]string{"fn": "http:///x"}, Secret: testSecret}, `Targets["fn"]`},
@@ -396,5 +397,26 @@ func TestParseRetryAfter(t *testing.T) {
 		if got := parseRetryAfter(tc.in, now); got != tc.want {
 			t.Errorf("parseRetryAfter(%q) = %v, want %v", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestHTTPDefaultURL sends targets missing from the table to DefaultURL.
+func TestHTTPDefaultURL(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]string{}
+	srv := httptest.NewServer(verifyingHandler(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		mu.Lock()
+		got[r.Header.Get(TargetHeader)] = r.URL.Path
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	h := newHTTP(t, HTTPConfig{DefaultURL: srv.URL + "/any", Targets: map[string]string{"named": srv.URL + "/named"}})
+	for _, target := range []string{"named", "a", "b", "a"} {
+		if err := h.Dispatch(context.Background(), testBatch(target, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != 3 || got["named"] != "/named" || got["a"] != "/any" || got["b"] != "/any" {
+		t.Errorf("paths by target %v", got)
 	}
 }
