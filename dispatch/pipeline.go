@@ -15,7 +15,7 @@
 // QueueRecords records however long it stalls, while other targets flow.
 //
 // Publish appends to the worker's inbox under the worker's mutex and wakes it
-// only when it sleeps; the worker swaps the whole inbox out at once, so the
+// only when it sleeps; the worker takes the whole inbox at once, so the
 // cost per record is one uncontended lock, one append and two atomic adds. A
 // worker never waits for delivery: completed batches are appended to the
 // lane's queue. A lane delivers one batch at a time, retries included, so two
