@@ -123,6 +123,7 @@ type runOptions struct {
 	deadLetter string
 	policy     dispatch.QueuePolicy
 	queue      int
+	workers    int
 	maxRecords int
 	maxBytes   int
 	maxWait    time.Duration
@@ -147,6 +148,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.StringVar(&o.deadLetter, "dead-letter", dispatch.DefaultDeadLetterPath, "the JSON-lines file undeliverable batches are appended to, created on the first one; - for standard error")
 	policy := fs.String("policy", "block", "when a target's queue is full: block (pause reading), drop (count and go on) or reject (refuse and report)")
 	fs.IntVar(&o.queue, "queue", 10000, "the most records a target holds from reading until delivered or dead-lettered")
+	fs.IntVar(&o.workers, "workers", 0, "goroutines that batch records, each with its own open batches (default max(GOMAXPROCS, 4)); 1 gives the fullest batches")
 	fs.IntVar(&o.maxRecords, "max-records", batch.DefaultMaxRecords, "the most records in one payload")
 	fs.IntVar(&o.maxBytes, "max-bytes", batch.DefaultMaxBytes, "the largest payload in bytes; a record alone over it is dead-lettered")
 	fs.DurationVar(&o.maxWait, "max-wait", batch.DefaultMaxWait, "the longest a record waits for its batch to fill")
@@ -173,6 +175,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		want string
 	}{
 		{"-queue", o.queue < 1, "at least 1"},
+		{"-workers", o.workers < 0, "0 (the default) or more"},
 		{"-max-records", o.maxRecords < 1, "at least 1"},
 		{"-max-bytes", o.maxBytes < 1, "at least 1"},
 		{"-max-wait", o.maxWait <= 0, "positive"},
@@ -249,6 +252,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return exitUsage
 	}
 	r.progress = isTerminal(stderr)
+	warnUnrouted(stderr, o.to, r.table, doc.Rules)
 	return r.run(ctx, in, inName)
 }
 
@@ -302,6 +306,21 @@ func embeddedIndex(bucket string) (*match.Index, *config.Document, error) {
 	return x, doc, nil
 }
 
+// warnUnrouted warns about each rule whose target has no URL in table (read
+// from the file path): its records will be dead-lettered.
+func warnUnrouted(w io.Writer, path string, table map[string]string, rules []match.Rule) {
+	if table == nil {
+		return
+	}
+	warned := map[string]bool{}
+	for _, rule := range rules {
+		if _, ok := table[rule.Target]; !ok && !warned[rule.Target] {
+			warned[rule.Target] = true
+			fmt.Fprintf(w, "notifymux run: warning: %s has no URL for target %q of rule %q; its records will be dead-lettered\n", path, rule.Target, rule.ID)
+		}
+	}
+}
+
 // isTerminal reports whether w is a terminal (a character device).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
@@ -335,6 +354,7 @@ type runner struct {
 	out      *bufio.Writer       // standard output, when -to -
 	lines    *dispatch.JSONLines // writes to out, when -to -
 	http     *dispatch.HTTP      // when -to is a URL or a table
+	table    map[string]string   // target → URL, when -to is a table
 	dead     *deadLetterFile
 	stderr   io.Writer
 	progress bool             // draw a progress line on stderr
@@ -342,7 +362,7 @@ type runner struct {
 	tick     time.Duration    // how often to flush stdout and draw progress
 
 	line     atomic.Int64 // the input line being read
-	events   atomic.Int64 // events read
+	events   atomic.Int64 // events read and published
 	bad      atomic.Int64 // bad lines or records, and events without a bucket
 	refused  atomic.Int64 // records Publish refused (reject policy)
 	badShown int          // bad-input messages printed; only the reader touches it
@@ -370,7 +390,7 @@ func newRunner(o runOptions, x *match.Index, regions map[string]string, stdout, 
 			if err != nil {
 				return nil, fmt.Errorf("-to: %v", err)
 			}
-			cfg.Targets = t
+			cfg.Targets, r.table = t, t
 		}
 		h, err := dispatch.NewHTTP(cfg)
 		if err != nil {
@@ -396,6 +416,7 @@ func newRunner(o runOptions, x *match.Index, regions map[string]string, stdout, 
 		},
 		Batch:        batch.Config{MaxRecords: o.maxRecords, MaxBytes: o.maxBytes, MaxWait: o.maxWait, Format: o.format},
 		QueueRecords: o.queue,
+		Workers:      o.workers,
 		Policy:       o.policy,
 		MaxRetries:   retries,
 		RetryBase:    o.backoff,
@@ -493,7 +514,6 @@ func (r *runner) read(ctx context.Context, in io.Reader) error {
 			return err
 		}
 		r.line.Store(int64(ev.Line))
-		r.events.Add(1)
 		if ev.Bucket == "" {
 			ev.Bucket = r.opts.bucket
 		}
@@ -501,6 +521,7 @@ func (r *runner) read(ctx context.Context, in io.Reader) error {
 			r.badInput(ev.Line, errors.New("no bucket (give -bucket for lines that name none)"))
 			return nil
 		}
+		r.events.Add(1)
 		rule, _ := r.x.Match(ev.Bucket, ev.Event, ev.Key)
 		rec := r.record(ev, rule)
 		switch err := r.p.Publish(rec); {
