@@ -57,11 +57,19 @@ type Index struct {
 // view is one immutable version of a bucket's read side.
 type view struct {
 	name  string
-	mask  EventSet       // every event some rule of the bucket holds
-	lens  []uint16       // distinct lengths of stored prefixes, ascending
-	tab   *hnode[*strie] // stored prefix → the trie of its suffixes
-	inlen [6]uint16      // storage for lens when it is short
-	gen   uint64         // the build that allocated the view (see hset)
+	mask  EventSet      // every event some rule of the bucket holds
+	lens  []uint16      // distinct lengths of stored prefixes, ascending
+	tab   *hnode[pslot] // stored prefix → its rules
+	inlen [6]uint16     // storage for lens when it is short
+	gen   uint64        // the build that allocated the view (see hset)
+}
+
+// pslot holds the rules of one stored prefix: the trie of their suffixes,
+// and, when the prefix has exactly one rule, that rule, which Match then
+// checks directly instead of walking the trie (one cache miss fewer).
+type pslot struct {
+	one *Rule
+	sfx *strie
 }
 
 // strie is a trie of suffixes; its values are the rules whose suffix ends there.
@@ -136,8 +144,12 @@ func newBucket(name string) *bucket {
 
 func viewName(v *view) string { return v.name }
 
-// prefixOf returns the prefix shared by every rule of the suffix trie s.
-func prefixOf(s *strie) string {
+// prefixOf returns the prefix shared by every rule of the slot p.
+func prefixOf(p pslot) string {
+	if p.one != nil {
+		return p.one.Prefix
+	}
+	s := p.sfx
 	for s.val.first == nil {
 		s = s.kids[0]
 	}
@@ -180,10 +192,16 @@ func (x *Index) match(name string, e Event, key string) *Rule {
 		// tells whether its prefix is really key[:l]. Its bucket tells
 		// whether v was really name's (a lone entry is not compared).
 		for pe := v.tab.find(xxhash.Sum64String(key[:l])); pe != nil; pe = pe.alt {
-			if pe.val.mask&bit != 0 {
-				if r := findSuffix(pe.val, key, bit); r != nil && r.Prefix == key[:l] && r.Bucket == name {
-					return r
+			var r *Rule
+			if one := pe.val.one; one != nil {
+				if one.Events&bit != 0 && strings.HasSuffix(key, one.Suffix) {
+					r = one
 				}
+			} else if pe.val.sfx.mask&bit != 0 {
+				r = findSuffix(pe.val.sfx, key, bit)
+			}
+			if r != nil && r.Prefix == key[:l] && r.Bucket == name {
+				return r
 			}
 		}
 	}
@@ -521,8 +539,8 @@ func (v *view) suffixes(prefix string) *strie {
 	if v == nil {
 		return nil
 	}
-	s, _ := v.tab.lookup(xxhash.Sum64String(prefix), prefix, prefixOf)
-	return s
+	p, _ := v.tab.lookup(xxhash.Sum64String(prefix), prefix, prefixOf)
+	return p.sfx
 }
 
 // suffixConflicts calls fn for each rule in the suffix trie s whose events
@@ -616,7 +634,11 @@ func (b *bucket) update(r *Rule, edit func([]*Rule) []*Rule) {
 	sfx := update(nv.suffixes(r.Prefix), r.Suffix, func(rs ruleSet, _ EventSet) (ruleSet, EventSet) {
 		return newRuleSet(edit(rs.list()))
 	})
-	nv.tab = hset(nv.tab, xxhash.Sum64String(r.Prefix), 0, r.Prefix, sfx, sfx == nil, prefixOf, b.gen)
+	slot := pslot{sfx: sfx}
+	if sfx != nil && len(sfx.kids) == 0 && len(sfx.val.more) == 0 {
+		slot.one = sfx.val.first
+	}
+	nv.tab = hset(nv.tab, xxhash.Sum64String(r.Prefix), 0, r.Prefix, slot, sfx == nil, prefixOf, b.gen)
 	lens := nv.inlen[:0]
 	if len(b.lens) > len(nv.inlen) {
 		lens = make([]uint16, 0, len(b.lens))
