@@ -56,12 +56,22 @@ type Index struct {
 
 // view is one immutable version of a bucket's read side.
 type view struct {
-	name  string
-	mask  EventSet      // every event some rule of the bucket holds
-	lens  []uint16      // distinct lengths of stored prefixes, ascending
-	tab   *hnode[pslot] // stored prefix → its rules
-	inlen [6]uint16     // storage for lens when it is short
-	gen   uint64        // the build that allocated the view (see hset)
+	name    string
+	mask    EventSet      // every event some rule of the bucket holds
+	probes  []probe       // one per distinct length of stored prefixes, ascending
+	tab     *hnode[pslot] // stored prefix → its rules
+	inprobe [3]probe      // storage for probes when there are few
+	gen     uint64        // the build that allocated the view (see hset)
+}
+
+// probe is one length at which Match looks a key's prefix up, with the last
+// bytes that stored prefixes of that length end with. Prefixes usually end
+// at a separator, so testing key[l-1] against last skips most lengths
+// without touching the table: for users/<i>/ prefixes only the length at
+// which the key has its second '/' is probed.
+type probe struct {
+	l    uint16
+	last [4]uint64 // bit c set when a stored prefix of length l ends with byte c
 }
 
 // pslot holds the rules of one stored prefix: the trie of their suffixes,
@@ -120,7 +130,8 @@ type bucket struct {
 	name     string
 	prefixes *radix.Tree      // prefix → *prefixEntry
 	ids      map[string]*Rule // rule ID → rule
-	lens     map[int]int      // prefix length → number of stored prefixes
+	ends     map[[2]int]int   // (length, last byte) → number of stored prefixes
+	reprobe  bool             // ends gained or lost a key since the last view
 	events   [MaxEvent + 1]int32
 	cur      *view  // the newest view (what readers see, once published)
 	gen      uint64 // nonzero while a bulk build owns b's new nodes
@@ -139,7 +150,7 @@ type prefixEntry struct {
 func New() *Index { return &Index{buckets: make(map[string]*bucket)} }
 
 func newBucket(name string) *bucket {
-	return &bucket{name: name, prefixes: radix.New(), ids: make(map[string]*Rule), lens: make(map[int]int)}
+	return &bucket{name: name, prefixes: radix.New(), ids: make(map[string]*Rule), ends: make(map[[2]int]int)}
 }
 
 func viewName(v *view) string { return v.name }
@@ -184,9 +195,16 @@ func (x *Index) match(name string, e Event, key string) *Rule {
 	if v.mask&bit == 0 {
 		return nil
 	}
-	for _, l := range v.lens {
-		if int(l) > len(key) {
+	for i := range v.probes {
+		p := &v.probes[i]
+		l := int(p.l)
+		if l > len(key) {
 			return nil
+		}
+		if l > 0 {
+			if c := key[l-1]; p.last[c>>6]&(1<<(c&63)) == 0 {
+				continue
+			}
 		}
 		// Entries chained through alt share the hash; the rule found
 		// tells whether its prefix is really key[:l]. Its bucket tells
@@ -587,7 +605,10 @@ func (b *bucket) insert(r *Rule) {
 		pe.n++
 	} else {
 		b.prefixes.Insert(r.Prefix, &prefixEntry{events: r.Events, n: 1})
-		b.lens[len(r.Prefix)]++
+		k := endOf(r.Prefix)
+		if b.ends[k]++; b.ends[k] == 1 {
+			b.reprobe = true
+		}
 	}
 	for e := range r.Events.Events() {
 		b.events[e]++
@@ -605,8 +626,10 @@ func (b *bucket) remove(r *Rule) {
 	pe := v.(*prefixEntry)
 	if pe.n--; pe.n == 0 {
 		b.prefixes.Delete(r.Prefix)
-		if b.lens[len(r.Prefix)]--; b.lens[len(r.Prefix)] == 0 {
-			delete(b.lens, len(r.Prefix))
+		k := endOf(r.Prefix)
+		if b.ends[k]--; b.ends[k] == 0 {
+			delete(b.ends, k)
+			b.reprobe = true
 		}
 	}
 	b.update(r, func(rs []*Rule) []*Rule {
@@ -615,6 +638,38 @@ func (b *bucket) remove(r *Rule) {
 	if pe.n > 0 {
 		pe.events = b.cur.suffixes(r.Prefix).mask
 	}
+}
+
+// endOf returns the ends key of a stored prefix: its length and last byte.
+func endOf(prefix string) [2]int {
+	if prefix == "" {
+		return [2]int{0, 0}
+	}
+	return [2]int{len(prefix), int(prefix[len(prefix)-1])}
+}
+
+// probes builds the probe list from b.ends, in dst when it has room.
+func (b *bucket) probes(dst []probe) []probe {
+	byLen := make(map[int]*probe)
+	var ls []int
+	for k := range b.ends {
+		p := byLen[k[0]]
+		if p == nil {
+			p = &probe{l: uint16(k[0])}
+			byLen[k[0]] = p
+			ls = append(ls, k[0])
+		}
+		c := k[1]
+		p.last[c>>6] |= 1 << (c & 63)
+	}
+	slices.Sort(ls)
+	if len(ls) > cap(dst) {
+		dst = make([]probe, 0, len(ls))
+	}
+	for _, l := range ls {
+		dst = append(dst, *byLen[l])
+	}
+	return dst
 }
 
 // update sets b.cur to a new view in which the rules at (r.Prefix, r.Suffix)
@@ -639,15 +694,15 @@ func (b *bucket) update(r *Rule, edit func([]*Rule) []*Rule) {
 		slot.one = sfx.val.first
 	}
 	nv.tab = hset(nv.tab, xxhash.Sum64String(r.Prefix), 0, r.Prefix, slot, sfx == nil, prefixOf, b.gen)
-	lens := nv.inlen[:0]
-	if len(b.lens) > len(nv.inlen) {
-		lens = make([]uint16, 0, len(b.lens))
+	switch old := b.cur; {
+	case b.reprobe || old == nil:
+		nv.probes = b.probes(nv.inprobe[:0])
+		b.reprobe = false
+	case nv != old && len(old.probes) <= len(nv.inprobe):
+		nv.probes = append(nv.inprobe[:0], old.probes...)
+	case nv != old:
+		nv.probes = old.probes // immutable once published; shared
 	}
-	for l := range b.lens {
-		lens = append(lens, uint16(l))
-	}
-	slices.Sort(lens)
-	nv.lens = lens
 	nv.mask = 0
 	for e, n := range b.events {
 		if n > 0 {
