@@ -54,13 +54,13 @@ type s3EventRecord struct {
 // cloudEvent is a CloudEvents 1.0 event in JSON format, with the attribute
 // names of the CloudEvents specification.
 type cloudEvent struct {
-	SpecVersion     string   `json:"specversion"`
-	ID              string   `json:"id"`
-	Source          string   `json:"source"`
-	Type            string   `json:"type"`
-	Subject         string   `json:"subject"`
-	Time            string   `json:"time"`
-	DataContentType string   `json:"datacontenttype"`
+	SpecVersion     string        `json:"specversion"`
+	ID              string        `json:"id"`
+	Source          string        `json:"source"`
+	Type            string        `json:"type"`
+	Subject         string        `json:"subject"`
+	Time            string        `json:"time"`
+	DataContentType string        `json:"datacontenttype"`
 	Data            s3EventRecord `json:"data"`
 }
 
