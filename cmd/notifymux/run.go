@@ -469,7 +469,7 @@ wait:
 			break wait
 		case <-ticker.C:
 			r.flushOutput()
-			r.drawProgress(name)
+			r.drawProgress()
 		}
 	}
 	if reading { // the reader is blocked reading the input, or just ending
@@ -604,14 +604,21 @@ func (r *runner) flushOutput() {
 	}
 }
 
-// drawProgress redraws the progress line when stderr is a terminal.
-func (r *runner) drawProgress(name string) {
+// drawProgress redraws the progress line when stderr is a terminal. It is
+// kept short, so that it fits on one line of a narrow terminal.
+func (r *runner) drawProgress() {
 	if !r.progress {
 		return
 	}
 	s := r.p.Stats()
-	fmt.Fprintf(r.stderr, "\r\033[Knotifymux run: %s line %d: published %d, delivered %d, queued %d, dead-lettered %d, dropped %d",
-		name, r.line.Load(), s.Published, s.Delivered, s.Queued, s.DeadLettered+s.DeadLetterFailed, s.Dropped)
+	b := fmt.Appendf(nil, "\r\033[Knotifymux run: line %d, delivered %d, queued %d", r.line.Load(), s.Delivered, s.Queued)
+	if n := s.DeadLettered + s.DeadLetterFailed; n > 0 {
+		b = fmt.Appendf(b, ", dead-lettered %d", n)
+	}
+	if s.Dropped > 0 {
+		b = fmt.Appendf(b, ", dropped %d", s.Dropped)
+	}
+	r.stderr.Write(b)
 }
 
 // maxTargetLines is how many targets the summary lists one by one.
