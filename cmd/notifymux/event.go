@@ -34,7 +34,7 @@ import (
 func init() {
 	register(&command{
 		name:    "event",
-		usage:   "-bucket B -key K -event E [-size N] [-format cos|s3|cloudevents] [-appid ID] [-region R] [-rules FILE] [flags]",
+		usage:   "-bucket B -key K -event E [-size N] [-format cos|s3|cloudevents] [-rules FILE] [flags]",
 		summary: "print a sample payload for one event, to test a function",
 		help: `Prints the {"Records":[…]} payload (for cloudevents, the CloudEvents batch)
 that notifymux run delivers for one event, to paste into a function's test

@@ -359,40 +359,48 @@ func TestRunInterruptWhileReading(t *testing.T) {
 
 // TestRunInterruptWhileDelivering interrupts a run stuck on a hung function:
 // after -drain the rest is dead-lettered with reason "closed", and run
-// returns instead of hanging.
+// returns instead of hanging. With a queue of 2, the reader is blocked on the
+// full queue when the interrupt comes.
 func TestRunInterruptWhileDelivering(t *testing.T) {
-	in, _ := writeEvents(t, 40)
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
-	dl := filepath.Join(t.TempDir(), "dl.jsonl")
-	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	code, _, stderr := runCommand(ctx, "-rules", "examples/testpic.xml", "-in", in, "-to", srv.URL, "-secret", "s",
-		"-drain", "100ms", "-timeout", "1m", "-dead-letter", dl)
-	if elapsed := time.Since(start); elapsed > 10*time.Second {
-		t.Errorf("run took %v after the interrupt", elapsed)
-	}
-	if code != exitFindings {
-		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitFindings, stderr)
-	}
-	s := parseStats(t, stderr)
-	if s.Delivered != 0 || s.DeadLettered != 30 {
-		t.Errorf("stats %+v", s)
-	}
-	data, err := os.ReadFile(dl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := strings.Count(string(data), `"reason":"closed"`); n == 0 || n != strings.Count(string(data), "\n") {
-		t.Errorf("dead letters are not all closed:\n%s", data)
+	for _, queue := range []string{"10000", "2"} {
+		t.Run("queue="+queue, func(t *testing.T) {
+			in, _ := writeEvents(t, 40)
+			release := make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+			}))
+			defer srv.Close()
+			defer close(release)
+			dl := filepath.Join(t.TempDir(), "dl.jsonl")
+			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			code, _, stderr := runCommand(ctx, "-rules", "examples/testpic.xml", "-in", in, "-to", srv.URL, "-secret", "s",
+				"-drain", "100ms", "-timeout", "1m", "-dead-letter", dl, "-queue", queue)
+			if elapsed := time.Since(start); elapsed > 10*time.Second {
+				t.Errorf("run took %v after the interrupt", elapsed)
+			}
+			if code != exitFindings {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, exitFindings, stderr)
+			}
+			s := parseStats(t, stderr)
+			switch {
+			case s.Delivered != 0 || s.DeadLettered == 0,
+				queue == "10000" && s.DeadLettered != 30,
+				queue == "2" && (s.Rejected != 1 || s.Published == 40): // the publisher blocked on the full queue is refused
+				t.Errorf("stats %+v", s)
+			}
+			data, err := os.ReadFile(dl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(string(data), `"reason":"closed"`); n == 0 || n != strings.Count(string(data), "\n") {
+				t.Errorf("dead letters are not all closed:\n%s", data)
+			}
+		})
 	}
 }
 
