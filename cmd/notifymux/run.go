@@ -629,9 +629,9 @@ func (r *runner) summary(name string, interrupted bool) int {
 	s := r.p.Stats()
 	w := r.stderr
 	var b strings.Builder
-	fmt.Fprintf(&b, "notifymux run: %s: %d events", name, r.events.Load())
+	fmt.Fprintf(&b, "notifymux run: %s: %s", name, count(uint64(r.events.Load()), "event", "events"))
 	if n := r.bad.Load(); n > 0 {
-		fmt.Fprintf(&b, ", %d bad lines or records skipped", n)
+		fmt.Fprintf(&b, ", %s skipped", count(uint64(n), "bad line or record", "bad lines or records"))
 	}
 	if interrupted {
 		fmt.Fprintf(&b, "; interrupted at line %d", r.line.Load())
