@@ -1,14 +1,17 @@
-// Command notifymux checks object-storage notification configurations and
-// tells which function an event triggers.
+// Command notifymux checks object-storage notification configurations,
+// tells which function an event triggers, and delivers it.
 //
 // Usage:
 //
 //	notifymux check [-bucket NAME] [-region R] [-profile cos|none] FILE...
 //	notifymux match -rules FILE [-bucket NAME] [-explain] [EVENT-JSON...]
+//	notifymux run [-rules FILE] [-bucket NAME] [-in FILE|-] [-to -|URL|TARGETS.json] [-format cos|s3|cloudevents] [flags]
+//	notifymux event -bucket B -key K -event E [-size N] [-format cos|s3|cloudevents] [-rules FILE] [flags]
 //	notifymux help [COMMAND]
 //
-// Exit status: 0 when all is well, 1 when a command found problems (check),
-// 2 for bad usage or unreadable input.
+// Exit status: 0 when all is well, 1 when a command found problems (check;
+// event -rules without a match) or could not deliver everything (run), 2 for
+// bad usage or unreadable input.
 //
 // # Adding a command
 //
@@ -49,6 +52,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"syscall"
 	"slices"
 	"strings"
 )
@@ -82,7 +86,7 @@ func register(c *command) {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -119,7 +123,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // printCommands writes the list of commands.
 func printCommands(w io.Writer) {
-	fmt.Fprint(w, "notifymux checks object-storage notification rules and tells which function an event triggers.\n\nUsage:\n\n")
+	fmt.Fprint(w, "notifymux checks object-storage notification rules, tells which function an event triggers, and delivers it.\n\nUsage:\n\n")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
