@@ -52,9 +52,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"syscall"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // Exit statuses.
