@@ -72,11 +72,24 @@
 //
 // # The index
 //
-// [Index.Match] costs time that grows with the key's length and with the
-// number of distinct prefix lengths in the bucket, not with the number of
-// rules; it does not allocate and never waits for a writer. Writers (Add,
-// Remove, Replace) are serialised; each checks for overlap on go-radix trees
-// of prefixes and tries of suffixes before it changes anything, then
-// publishes a new immutable version by copying only the nodes on the changed
-// paths. index.go describes the layout.
+// [Index.Match] looks the bucket up, then probes a hash table of the
+// bucket's stored prefixes once for each distinct prefix length up to the
+// key's length at which the key has a byte that some stored prefix of that
+// length ends with (prefixes usually end with '/', so most lengths are
+// skipped without a probe), and walks the key's end through the suffix trie
+// of each prefix found. Its cost does not grow with the number of rules, but
+// it does grow with the number of such lengths (a bucket with prefixes of a
+// thousand different lengths all ending in the same byte pays a thousand
+// probes on a long key) and with nested prefixes. It does not allocate and
+// never waits for a writer.
+//
+// Writers (Add, AddAll, Remove, Replace) are serialised. Each checks for
+// overlap on a go-radix tree of prefixes and the tries of suffixes before it
+// changes anything. Add and Remove then publish a new immutable version that
+// shares everything but the copied nodes on the changed paths; AddAll and
+// Replace build the new version of each bucket they touch (rebuilding a
+// bucket that already holds rules) and publish it once. The conflict check
+// costs the length of the new prefix plus the number of stored prefixes
+// that extend it and share an event with it; adding a short prefix above
+// very many stored prefixes is the slow case. index.go describes the layout.
 package match

@@ -177,15 +177,16 @@ type EventNameError struct {
 	Wildcard   bool   // Name is a valid wildcard where one concrete type was required
 }
 
-// Error quotes the name and, when there is one, the suggestion.
+// Error quotes the name (its first 64 bytes when it is longer) and, when
+// there is one, the suggestion.
 func (e *EventNameError) Error() string {
 	if e.Wildcard {
-		return fmt.Sprintf("match: event %q is a wildcard; a concrete event type is required here", e.Name)
+		return fmt.Sprintf("match: event %s is a wildcard; a concrete event type is required here", quoteName(e.Name))
 	}
 	if e.Suggestion != "" {
-		return fmt.Sprintf("match: unknown event %q (did you mean %q?)", e.Name, e.Suggestion)
+		return fmt.Sprintf("match: unknown event %s (did you mean %q?)", quoteName(e.Name), e.Suggestion)
 	}
-	return fmt.Sprintf("match: unknown event %q", e.Name)
+	return fmt.Sprintf("match: unknown event %s", quoteName(e.Name))
 }
 
 // Unwrap returns ErrUnknownEvent.
@@ -338,14 +339,38 @@ func unknownEvent(name string) error {
 		err.Suggestion = compact
 		return err
 	}
+	if len(compact) > 2*longestName {
+		return err // nothing is close; do not spend time on a huge name
+	}
+	lower := strings.ToLower(compact)
 	best, bestDist := "", len(compact)/3+2
 	for n := range byName {
-		if d := editDistance(strings.ToLower(compact), strings.ToLower(n)); d < bestDist || d == bestDist && best != "" && n < best {
+		if d := len(lower) - len(n); d >= bestDist || -d >= bestDist {
+			continue // the length difference alone is too far
+		}
+		if d := editDistance(lower, strings.ToLower(n)); d < bestDist || d == bestDist && best != "" && n < best {
 			best, bestDist = n, d
 		}
 	}
 	err.Suggestion = best
 	return err
+}
+
+// longestName is the length of the longest event name.
+var longestName = func() int {
+	l := 0
+	for n := range byName {
+		l = max(l, len(n))
+	}
+	return l
+}()
+
+// quoteName quotes an event name for an error, cutting it after 64 bytes.
+func quoteName(name string) string {
+	if len(name) <= 64 {
+		return fmt.Sprintf("%q", name)
+	}
+	return fmt.Sprintf("%q… (%d bytes)", name[:64], len(name))
 }
 
 // editDistance is the Levenshtein distance between a and b in bytes.

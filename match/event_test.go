@@ -3,6 +3,7 @@ package match
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -103,5 +104,21 @@ func TestEventSet(t *testing.T) {
 	}
 	if AllEvents.Len() != int(MaxEvent) || EventSet(0).String() != "{}" {
 		t.Errorf("AllEvents.Len() = %d, empty = %q", AllEvents.Len(), EventSet(0).String())
+	}
+}
+
+func TestParseEventHugeName(t *testing.T) {
+	name := strings.Repeat("x", 1<<20)
+	_, err := ParseEvent(name)
+	var ne *EventNameError
+	if !errors.As(err, &ne) || ne.Name != name || ne.Suggestion != "" {
+		t.Fatalf("ParseEvent(1 MiB name) = %v", err)
+	}
+	if got := len(err.Error()); got > 200 {
+		t.Errorf("error text is %d bytes; want the name cut short", got)
+	}
+	// A long but near name still gets its suggestion.
+	if _, err := ParseEvent("cos:ObjectCreated:CompleteMultipartUploads"); !errors.As(err, &ne) || ne.Suggestion != "cos:ObjectCreated:CompleteMultipartUpload" {
+		t.Errorf("near long name: %v", err)
 	}
 }

@@ -17,7 +17,9 @@
 // and told apart by the caller, who must verify the key of what it finds.
 //
 // Updates copy the nodes on one hash path (at most 13 of at most 32 slots)
-// and return a new root; readers keep whatever root they loaded.
+// and return a new root; readers keep whatever root they loaded. Only nodes
+// that a build owns and no reader can reach yet are changed in place (see
+// hset).
 
 package match
 

@@ -45,7 +45,9 @@ import (
 // the single rule it triggers. The zero value is not usable; call New.
 //
 // Match is safe for concurrent use with every other method and never blocks.
-// Add, Remove and Replace are serialised with each other.
+// Add, AddAll, Remove and Replace are serialised with each other. Len is
+// updated just after a change is published, so for a moment it may lag
+// what Match sees.
 type Index struct {
 	views atomic.Pointer[hnode[*view]] // read side: bucket name → view
 
@@ -532,7 +534,15 @@ func (b *bucket) check(r *Rule) error {
 // visits r.Prefix itself, so WalkPath skips it). For each candidate whose
 // event union meets r.Events, the suffix trie is searched for suffixes of
 // r.Suffix and for suffixes that end with r.Suffix.
+//
+// The cost is the length of r.Prefix plus the number of stored prefixes
+// that extend r.Prefix and share an event with r: adding a short prefix
+// above many stored ones visits each of them (about 30 ms for 100k on the
+// development machine) unless the bucket holds none of r's events.
 func (b *bucket) conflicts(r *Rule, fn func(*Rule) bool) {
+	if b.cur == nil || b.cur.mask&r.Events == 0 {
+		return
+	}
 	more := true
 	visit := func(prefix string, v any) bool {
 		if v.(*prefixEntry).events&r.Events == 0 {

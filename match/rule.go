@@ -107,7 +107,7 @@ var ErrConflict = errors.New("rules overlap")
 // It names both rules and gives an event and a key that both match.
 type ConflictError struct {
 	Rule     Rule   // the rule that was refused
-	Existing Rule   // the rule the index holds (or, within one Replace, an earlier rule of the same call)
+	Existing Rule   // the rule the index holds (or, within one Replace or AddAll, an earlier rule of the same call)
 	Event    Event  // an event type both rules hold
 	Key      string // a key both rules match
 }
