@@ -62,9 +62,21 @@ type view struct {
 	mask    EventSet      // every event some rule of the bucket holds
 	probes  []probe       // one per distinct length of stored prefixes, ascending
 	tab     *hnode[pslot] // stored prefix → its rules
+	small   []*Rule       // every rule, when there are at most smallBucket
 	inprobe [3]probe      // storage for probes when there are few
 	gen     uint64        // the build that allocated the view (see hset)
+	insmall [smallBucket]*Rule
 }
+
+// smallBucket is the most rules a bucket may hold for Match to test each of
+// them in turn instead of probing its tables. COS allows 10 rules per
+// bucket; a scan of interned rules, whose loads do not depend on each
+// other, takes fewer dependent cache misses than the table walk.
+const smallBucket = 12
+
+// smallLimit is the threshold in use; tests set it to 0 to exercise the
+// tables with small rule sets.
+var smallLimit = smallBucket
 
 // probe is one length at which Match looks a key's prefix up, with the last
 // bytes that stored prefixes of that length end with. Prefixes usually end
@@ -195,6 +207,14 @@ func (x *Index) match(name string, e Event, key string) *Rule {
 	}
 	bit := e.Set()
 	if v.mask&bit == 0 {
+		return nil
+	}
+	if v.small != nil {
+		for _, r := range v.small {
+			if r.Events&bit != 0 && strings.HasPrefix(key, r.Prefix) && strings.HasSuffix(key, r.Suffix) && r.Bucket == name {
+				return r
+			}
+		}
 		return nil
 	}
 	for i := range v.probes {
@@ -712,6 +732,13 @@ func (b *bucket) update(r *Rule, edit func([]*Rule) []*Rule) {
 		nv.probes = append(nv.inprobe[:0], old.probes...)
 	case nv != old:
 		nv.probes = old.probes // immutable once published; shared
+	}
+	nv.small = nil
+	if len(b.ids) <= smallLimit {
+		nv.small = nv.insmall[:0]
+		for _, h := range b.ids {
+			nv.small = append(nv.small, h)
+		}
 	}
 	nv.mask = 0
 	for e, n := range b.events {

@@ -20,6 +20,16 @@ func mustSet(t testing.TB, names ...string) EventSet {
 }
 
 func TestMatchIndependentPrefixSuffix(t *testing.T) {
+	for _, limit := range []int{smallBucket, 0} {
+		t.Run(fmt.Sprint("small=", limit), func(t *testing.T) {
+			defer func(old int) { smallLimit = old }(smallLimit)
+			smallLimit = limit
+			testMatchIndependentPrefixSuffix(t)
+		})
+	}
+}
+
+func testMatchIndependentPrefixSuffix(t *testing.T) {
 	x := New()
 	put := mustSet(t, "cos:ObjectCreated:*")
 	rules := []Rule{
@@ -160,6 +170,16 @@ var tinyEvents = []EventSet{ObjectCreated, ObjectCreatedPut.Set(), ObjectCreated
 // are common, removes some, and compares every decision and every match
 // with the linear implementation over all keys up to length 5.
 func TestIndexAgainstLinear(t *testing.T) {
+	for _, limit := range []int{smallBucket, 0} {
+		t.Run(fmt.Sprint("small=", limit), func(t *testing.T) {
+			defer func(old int) { smallLimit = old }(smallLimit)
+			smallLimit = limit
+			testIndexAgainstLinear(t)
+		})
+	}
+}
+
+func testIndexAgainstLinear(t *testing.T) {
 	var keys []string
 	var gen func(string)
 	gen = func(s string) {
@@ -261,6 +281,8 @@ func TestReplace(t *testing.T) {
 }
 
 func TestRemoveKeepsOthers(t *testing.T) {
+	defer func(old int) { smallLimit = old }(smallLimit)
+	smallLimit = 0
 	x := New()
 	for i, s := range []string{".jpg", ".png", "g", ""} {
 		ev := ObjectCreatedPut.Set()
@@ -311,6 +333,16 @@ func TestMatchAllocatesNothing(t *testing.T) {
 // replaces rules. Readers must only ever see rules that match, and a rule
 // that is never touched must always be found.
 func TestConcurrentMatch(t *testing.T) {
+	for _, limit := range []int{smallBucket, 0} {
+		t.Run(fmt.Sprint("small=", limit), func(t *testing.T) {
+			defer func(old int) { smallLimit = old }(smallLimit)
+			smallLimit = limit
+			testConcurrentMatch(t)
+		})
+	}
+}
+
+func testConcurrentMatch(t *testing.T) {
 	x := New()
 	stable := Rule{ID: "stable", Bucket: "b", Events: ObjectRemove, Prefix: "keep/", Target: "s"}
 	if err := x.Add(stable); err != nil {
