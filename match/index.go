@@ -92,8 +92,22 @@ type probe struct {
 // and, when the prefix has exactly one rule, that rule, which Match then
 // checks directly instead of walking the trie (one cache miss fewer).
 type pslot struct {
-	one *Rule
-	sfx *strie
+	one  *Rule
+	sfx  *strie
+	last uint64 // bit c&63 set when a suffix ends with byte c; all set for ""
+}
+
+// lastBytes returns the pslot.last bits of the suffix trie s, in constant
+// time: the root's label ends every suffix; else its children's selecting
+// bytes (and an empty suffix stored at the root) are all the last bytes.
+func lastBytes(s *strie) uint64 {
+	switch {
+	case s.nlab > 0:
+		return 1 << (s.label[len(s.label)-1] & 63)
+	case s.own != 0:
+		return ^uint64(0)
+	}
+	return s.bm[0] | s.bm[1] | s.bm[2] | s.bm[3]
 }
 
 // strie is a trie of suffixes; its values are the rules whose suffix ends there.
@@ -217,6 +231,12 @@ func (x *Index) match(name string, e Event, key string) *Rule {
 		}
 		return nil
 	}
+	// A slot whose suffixes cannot end key is passed over unread: with
+	// nested prefixes, that skips most of the suffix tries a key passes.
+	end := ^uint64(0)
+	if len(key) > 0 {
+		end = 1 << (key[len(key)-1] & 63)
+	}
 	for i := range v.probes {
 		p := &v.probes[i]
 		l := int(p.l)
@@ -232,6 +252,9 @@ func (x *Index) match(name string, e Event, key string) *Rule {
 		// tells whether its prefix is really key[:l]. Its bucket tells
 		// whether v was really name's (a lone entry is not compared).
 		for pe := v.tab.find(xxhash.Sum64String(key[:l])); pe != nil; pe = pe.alt {
+			if pe.val.last&end == 0 {
+				continue
+			}
 			var r *Rule
 			if one := pe.val.one; one != nil {
 				if one.Events&bit != 0 && strings.HasSuffix(key, one.Suffix) {
@@ -720,8 +743,11 @@ func (b *bucket) update(r *Rule, edit func([]*Rule) []*Rule) {
 		return newRuleSet(edit(rs.list()))
 	})
 	slot := pslot{sfx: sfx}
-	if sfx != nil && len(sfx.kids) == 0 && len(sfx.val.more) == 0 {
-		slot.one = sfx.val.first
+	if sfx != nil {
+		slot.last = lastBytes(sfx)
+		if len(sfx.kids) == 0 && len(sfx.val.more) == 0 {
+			slot.one = sfx.val.first
+		}
 	}
 	nv.tab = hset(nv.tab, xxhash.Sum64String(r.Prefix), 0, r.Prefix, slot, sfx == nil, prefixOf, b.gen)
 	switch old := b.cur; {
