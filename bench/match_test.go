@@ -341,6 +341,26 @@ func BenchmarkAddInto100k(b *testing.B) {
 	}
 }
 
+// BenchmarkAddAbove100k measures the conflict check's slow case: one Add
+// whose prefix begins 100k stored prefixes (users/ over users/<i>/), so
+// every one of them is a candidate. Its suffix (.gif) ends with a byte no
+// stored suffix ends with; the other case (.jpg: each candidate's suffix
+// trie is searched) is refused at the first conflict and so is not slow.
+func BenchmarkAddAbove100k(b *testing.B) {
+	w := load(b, "W1", 100_000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := match.Rule{ID: "above", Bucket: "bkt", Events: match.ObjectCreated, Prefix: "users/", Suffix: ".gif", Target: "fn"}
+		if err := w.index.Add(r); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		w.index.Remove("bkt", "above")
+		b.StartTimer()
+	}
+}
+
 // BenchmarkMemory reports heap bytes per rule for 1M rules of W1 and W2:
 // the live heap after loading, less the live heap of the rule slice alone.
 func BenchmarkMemory(b *testing.B) {

@@ -171,7 +171,16 @@ var gens atomic.Uint64
 // prefixEntry describes the rules that share one prefix.
 type prefixEntry struct {
 	events EventSet // union of their events
+	last   uint64   // their suffixes' last bytes, as pslot.last
 	n      int      // how many rules
+}
+
+// lastBit returns the pslot.last bits of one suffix.
+func lastBit(suffix string) uint64 {
+	if suffix == "" {
+		return ^uint64(0)
+	}
+	return 1 << (suffix[len(suffix)-1] & 63)
 }
 
 // New returns an empty Index.
@@ -586,9 +595,13 @@ func (b *bucket) conflicts(r *Rule, fn func(*Rule) bool) {
 	if b.cur == nil || b.cur.mask&r.Events == 0 {
 		return
 	}
+	// Two non-empty suffixes are comparable only if they end with the same
+	// byte, so an entry none of whose suffixes ends like r.Suffix is passed
+	// over without a look at its suffix trie.
+	last := lastBit(r.Suffix)
 	more := true
 	visit := func(prefix string, v any) bool {
-		if v.(*prefixEntry).events&r.Events == 0 {
+		if pe := v.(*prefixEntry); pe.events&r.Events == 0 || pe.last&last == 0 {
 			return false
 		}
 		more = suffixConflicts(b.cur.suffixes(prefix), r, fn)
@@ -655,9 +668,10 @@ func (b *bucket) insert(r *Rule) {
 	if v, ok := b.prefixes.Get(r.Prefix); ok {
 		pe := v.(*prefixEntry)
 		pe.events |= r.Events
+		pe.last |= lastBit(r.Suffix)
 		pe.n++
 	} else {
-		b.prefixes.Insert(r.Prefix, &prefixEntry{events: r.Events, n: 1})
+		b.prefixes.Insert(r.Prefix, &prefixEntry{events: r.Events, last: lastBit(r.Suffix), n: 1})
 		k := endOf(r.Prefix)
 		if b.ends[k]++; b.ends[k] == 1 {
 			b.reprobe = true
@@ -689,7 +703,8 @@ func (b *bucket) remove(r *Rule) {
 		return slices.DeleteFunc(rs, func(h *Rule) bool { return h == r })
 	})
 	if pe.n > 0 {
-		pe.events = b.cur.suffixes(r.Prefix).mask
+		s := b.cur.suffixes(r.Prefix)
+		pe.events, pe.last = s.mask, lastBytes(s)
 	}
 }
 
