@@ -6,12 +6,16 @@
 // first records match.Index's answers over the probe (below) and Len, so it
 // can show the refused change left it exactly as it was. Then it makes the
 // call on match.Index and asks the verdict to explain the returned error.
-// After every step it compares Len and Match against the oracle's MatchAll
-// (which must find at most one rule) for every bucket (and one unknown) over
-// the probe: the Checker's Keys for every event of ProbeEvents, and every
-// rule's witness keys (for every rule held or named by the step: its prefix,
-// its suffix, prefix followed by suffix, and suffix followed by prefix) for
-// every event type. The invalid events 0 and MaxEvent+1 must match nothing.
+// The changes are Add, AddAll and Replace (Remove is compared by its result
+// alone); an AddAll is judged by the oracle's JudgeAddAll, so a refused one
+// must leave match.Index as it was although earlier rules of the call were
+// fine. After every step it compares Len and Match against the oracle's
+// MatchAll (which must find at most one rule) for every bucket (and one
+// unknown) over the probe: the Checker's Keys for every event of
+// ProbeEvents, and every rule's witness keys (for every rule held or named by
+// the step, including every rule of a Replace or AddAll: its prefix, its
+// suffix, prefix followed by suffix, and suffix followed by prefix) for every
+// event type. The invalid events 0 and MaxEvent+1 must match nothing.
 //
 // When the index under test also has Rules(bucket), Check(rule) or
 // Conflicts(rule), the driver compares those with the oracle too.
@@ -19,7 +23,8 @@
 // Pairwise non-overlap of what match.Index accepted follows from the checks:
 // it accepted exactly what the oracle accepted, and the oracle accepts a rule
 // only after Search found no overlap with any held rule (or any other rule of
-// the same Replace). Done checks the final state pairwise once more.
+// the same Replace, or any earlier rule of the same AddAll). Done checks the
+// final state pairwise once more.
 
 package fuzz
 
@@ -37,7 +42,7 @@ type Checker struct {
 	Oracle *Index       // the oracle, holding what Index should hold
 	Keys   []string     // keys probed after every step, besides each rule's witnesses
 
-	Accepted, Refused int // Add and Replace calls accepted and refused so far
+	Accepted, Refused int // Add, AddAll and Replace calls accepted and refused so far
 
 	steps    int
 	snapshot []answer // match.Index's answers before a change the oracle refuses
@@ -89,14 +94,17 @@ func (c *Checker) Apply(op Op) error {
 		if got := c.Index.Remove(op.Bucket, op.ID); got != want {
 			return fail("Remove returned %v, want %v", got, want)
 		}
-	case OpAdd, OpReplace:
+	case OpAdd, OpAddAll, OpReplace:
 		var v Verdict
-		if op.Kind == OpAdd {
+		switch op.Kind {
+		case OpAdd:
 			v = c.Oracle.JudgeAdd(op.Rule)
 			if d := c.checkOptional(op.Rule, v); d != "" {
 				return fail("%s", d)
 			}
-		} else {
+		case OpAddAll:
+			v = c.Oracle.JudgeAddAll(op.Rules)
+		default:
 			v = c.Oracle.JudgeReplace(op.Bucket, op.Rules)
 		}
 		beforeLen := c.Index.Len()
@@ -109,10 +117,14 @@ func (c *Checker) Apply(op Op) error {
 			})
 		}
 		var err error
-		if op.Kind == OpAdd {
+		switch op.Kind {
+		case OpAdd:
 			err = c.Index.Add(op.Rule)
 			c.Oracle.Add(op.Rule)
-		} else {
+		case OpAddAll:
+			err = c.Index.AddAll(op.Rules)
+			c.Oracle.AddAll(op.Rules)
+		default:
 			err = c.Index.Replace(op.Bucket, op.Rules)
 			c.Oracle.Replace(op.Bucket, op.Rules)
 		}
@@ -338,8 +350,9 @@ func (c *Checker) compareOne(b string, e match.Event, k string) string {
 }
 
 // probeKeys returns the Checker's keys, and the witness keys of every rule
-// the oracle holds and every rule op names (its prefix, its suffix, and both
-// concatenations), each list without duplicates and in a stable order.
+// the oracle holds and every rule op names (op.Rule, and every rule of a
+// Replace or AddAll: its prefix, its suffix, and both concatenations), each
+// list without duplicates and in a stable order.
 func (c *Checker) probeKeys(op Op) probe {
 	witnesses := make([]string, 0, 64)
 	seen := make(map[string]bool, 64)

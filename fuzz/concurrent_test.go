@@ -10,9 +10,9 @@ import (
 )
 
 // TestConcurrentMatch runs readers calling Match in a loop while one writer
-// makes random Add, Remove and Replace calls (run it with -race). Every rule
-// a reader gets must truly match its event (per Matches) and must be, whole,
-// a rule the index accepted at some point.
+// makes random Add, AddAll, Remove and Replace calls (run it with -race).
+// Every rule a reader gets must truly match its event (per Matches) and must
+// be, whole, a rule the index accepted at some point.
 func TestConcurrentMatch(t *testing.T) {
 	const readers, writes, minReads = 2, 3000, 20000
 	x := match.New()
@@ -62,6 +62,12 @@ func TestConcurrentMatch(t *testing.T) {
 			}
 		case OpRemove:
 			x.Remove(op.Bucket, op.ID)
+		case OpAddAll:
+			if x.AddAll(op.Rules) == nil {
+				for _, r := range op.Rules {
+					accepted[r] = true
+				}
+			}
 		case OpReplace:
 			if x.Replace(op.Bucket, op.Rules) == nil {
 				for _, r := range op.Rules {

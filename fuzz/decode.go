@@ -6,11 +6,17 @@
 //
 // Layout of one Op (each field one byte unless said otherwise):
 //
-//	kind    k%4: 0 or 1 Add, 2 Remove, 3 Replace
+//	kind    k%8: 0, 1 or 4 Add, 2 or 6 Remove, 3 or 7 Replace, 5 AddAll
 //	Add     bucket b%2 of Buckets, then a rule body
 //	Remove  bucket, id
 //	Replace bucket, count c%5 (0 is nil), then per rule a byte f (f%8 == 7
 //	        puts the rule in the other bucket) and a rule body
+//	AddAll  count c%5 (0 is nil), then per rule a bucket and a rule body, so
+//	        one AddAll may span both buckets
+//
+// Kind bytes 0 to 3 mean what they meant before AddAll was added (k%4), so
+// the seed corpora written then still decode to the same Ops; EncodeOps
+// writes 0, 2, 3 and 5.
 //
 // A rule body is: id (0xFF is "", else IDs[i%8]), events (0xFF is the empty
 // set, else EventSets[i%10]), prefix and suffix (a length l%4, then l bytes
@@ -72,17 +78,17 @@ func DecodeOps(data []byte) []Op {
 	r := &byteReader{data: data}
 	var ops []Op
 	for len(r.data) > 0 && len(ops) < MaxDecodedOps {
-		switch r.next() % 4 {
-		case 0, 1:
+		switch r.next() % 8 {
+		case 0, 1, 4:
 			ops = append(ops, Op{Kind: OpAdd, Rule: r.ruleBody(r.bucket())})
-		case 2:
+		case 2, 6:
 			b := r.bucket()
 			id := ""
 			if x := r.next(); x != 0xFF {
 				id = IDs[int(x)%len(IDs)]
 			}
 			ops = append(ops, Op{Kind: OpRemove, Bucket: b, ID: id})
-		case 3:
+		case 3, 7:
 			b := r.bucket()
 			n := int(r.next() % 5)
 			op := Op{Kind: OpReplace, Bucket: b}
@@ -94,6 +100,13 @@ func DecodeOps(data []byte) []Op {
 				op.Rules = append(op.Rules, r.ruleBody(rb))
 			}
 			ops = append(ops, op)
+		case 5:
+			n := int(r.next() % 5)
+			op := Op{Kind: OpAddAll}
+			for range n {
+				op.Rules = append(op.Rules, r.ruleBody(r.bucket()))
+			}
+			ops = append(ops, op)
 		}
 	}
 	return ops
@@ -103,7 +116,7 @@ func DecodeOps(data []byte) []Op {
 // naming the first value the encoding cannot express (a bucket, ID, event
 // set or target outside the generator's pools, a filter byte outside
 // Alphabet, a filter longer than MaxFilterLen, or more than 4 rules in a
-// Replace).
+// Replace or an AddAll). An AddAll of no rules decodes as nil Rules.
 func EncodeOps(ops []Op) ([]byte, error) {
 	var out []byte
 	for i, op := range ops {
@@ -139,6 +152,21 @@ func EncodeOps(ops []Op) ([]byte, error) {
 					err = fmt.Errorf("rule %q names bucket %q", r.ID, r.Bucket)
 				}
 				if err == nil {
+					out, err = encodeBody(out, r)
+				}
+				if err != nil {
+					break
+				}
+			}
+		case OpAddAll:
+			out = append(out, 5)
+			if len(op.Rules) > 4 {
+				err = fmt.Errorf("%d rules in one AddAll, over 4", len(op.Rules))
+				break
+			}
+			out = append(out, byte(len(op.Rules)))
+			for _, r := range op.Rules {
+				if out, err = encodeBucket(out, r.Bucket); err == nil {
 					out, err = encodeBody(out, r)
 				}
 				if err != nil {

@@ -21,9 +21,12 @@
 //     witness (checked exhaustively against plain enumeration in the tests).
 //   - [Index] holds each bucket's rules in a plain slice and refuses a change
 //     exactly when [Overlaps] finds an overlap with a held rule (or, within one
-//     Replace, between two rules of the call). Its [Verdict] lists every
-//     reason a change may be refused, and [Verdict.Explains] judges the error
-//     match.Index returned for the same change.
+//     Replace, between two rules of the call; within one AddAll, between a
+//     rule and an earlier rule of the call, which counts as held). AddAll is
+//     all or nothing: its [Verdict] is that of its first refused rule. A
+//     Verdict lists every reason a change may be refused, and
+//     [Verdict.Explains] judges the error match.Index returned for the same
+//     change.
 //
 // Brute force is only affordable over a tiny alphabet, so the generators
 // ([RandRule], [RandKey], [RandOps]) and the fuzz decoders ([DecodeOps],
@@ -32,7 +35,7 @@
 // families so that event sets intersect often. Rules of one bucket then
 // overlap often, which is what exercises the conflict checks.
 //
-// [Checker] applies a sequence of [Op] (Add, Remove, Replace) to a
+// [Checker] applies a sequence of [Op] (Add, AddAll, Remove, Replace) to a
 // match.Index and an oracle [Index] side by side and, after every step,
 // compares the decisions, the errors, Len, and Match over every short key,
 // every rule's witness keys and a few random keys, for every bucket and a
@@ -44,6 +47,12 @@
 // The seed corpora in testdata/fuzz run with the ordinary tests:
 //
 //	go test ./fuzz
+//
+// Each FuzzIndex seed is the [EncodeOps] encoding of a readable sequence of
+// Ops; the AddAll seeds are kept as Go in seedOps (fuzz_test.go),
+// which TestFuzzIndexSeeds checks against the files and rewrites with
+//
+//	go test ./fuzz -run=TestFuzzIndexSeeds -update-seeds
 //
 // To fuzz (one target per command; -fuzz needs a single package):
 //

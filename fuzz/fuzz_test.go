@@ -2,7 +2,10 @@ package fuzz
 
 import (
 	"errors"
+	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,7 +39,7 @@ func reportMismatch(t *testing.T, ops []Op, keys []string, err error) {
 	t.Fatalf("%v\nminimal sequence (%d ops, fails with: %v):\n%s", err, len(small), CheckOps(small, keys), b.String())
 }
 
-// FuzzIndex decodes data into Add, Remove and Replace calls (see DecodeOps),
+// FuzzIndex decodes data into Add, AddAll, Remove and Replace calls (see DecodeOps),
 // makes them on a match.Index and the oracle Index side by side, and checks
 // after every step (see Checker): decisions and errors agree and explain
 // themselves, refused changes change nothing, Len and Match agree.
@@ -112,4 +115,62 @@ func longer(s, t string) string {
 		return t
 	}
 	return s
+}
+
+// updateSeeds makes TestFuzzIndexSeeds write the seed files it checks.
+var updateSeeds = flag.Bool("update-seeds", false, "write the FuzzIndex seeds of seedOps to testdata/fuzz/FuzzIndex")
+
+// seedOps are FuzzIndex seeds kept as readable Ops: the files of these names
+// in testdata/fuzz/FuzzIndex hold their EncodeOps encodings.
+func seedOps() map[string][]Op {
+	put := match.ObjectCreatedPut.Set()
+	r := func(bucket, id, prefix, suffix string) match.Rule {
+		return match.Rule{ID: id, Bucket: bucket, Events: put, Prefix: prefix, Suffix: suffix, Target: "f0"}
+	}
+	return map[string][]Op{
+		// An AddAll over both buckets is accepted (the same ID and
+		// filters in two buckets do not clash); then an Add that
+		// overlaps one of its rules is refused.
+		"addall_two_buckets_then_conflict": {
+			{Kind: OpAddAll, Rules: []match.Rule{r("b0", "r0", "a", ""), r("b1", "r0", "a", ""), r("b0", "r1", "b", "")}},
+			{Kind: OpAdd, Rule: r("b1", "r1", "ab", "")},
+			{Kind: OpAdd, Rule: r("b1", "r2", "b", "")},
+		},
+		// The third rule of an AddAll overlaps its first ("a/" begins
+		// with "a"), so the whole call is refused and the index keeps
+		// only r0: afterwards r1 and r2 are added on their own, which a
+		// leftover of the call would refuse as a duplicate ID.
+		"addall_third_overlaps_first": {
+			{Kind: OpAdd, Rule: r("b0", "r0", "b", "")},
+			{Kind: OpAddAll, Rules: []match.Rule{r("b0", "r1", "a", ""), r("b1", "r2", "", ""), r("b0", "r3", "a/", "/")}},
+			{Kind: OpAdd, Rule: r("b0", "r1", "a", "")},
+			{Kind: OpAdd, Rule: r("b1", "r2", "", "")},
+		},
+	}
+}
+
+// TestFuzzIndexSeeds checks that the seed files of seedOps hold their
+// encodings (with -update-seeds, writes them), and that they decode back
+// to the same Ops.
+func TestFuzzIndexSeeds(t *testing.T) {
+	for name, ops := range seedOps() {
+		data, err := EncodeOps(ops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := DecodeOps(data); fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", ops) {
+			t.Fatalf("%s: DecodeOps(EncodeOps(ops)) = %v, want %v", name, got, ops)
+		}
+		want := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
+		path := filepath.Join("testdata", "fuzz", "FuzzIndex", name)
+		if *updateSeeds {
+			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if got, err := os.ReadFile(path); err != nil || string(got) != want {
+			t.Errorf("%s does not hold the encoding of seedOps()[%q] (rerun with -update-seeds): %v", path, name, err)
+		}
+	}
 }

@@ -7,7 +7,8 @@
 // which mixes single types with whole families so that sets often intersect;
 // IDs come from a pool of eight per bucket, so Remove and duplicate IDs hit.
 // About one rule in thirty is invalid (no events, no ID or no target), and
-// one Replace rule in ten names the wrong bucket, to exercise refusals.
+// one Replace rule in ten names the wrong bucket, to exercise refusals. The
+// rules of one AddAll are spread over both buckets.
 
 package fuzz
 
@@ -142,6 +143,7 @@ const (
 	OpAdd     OpKind = iota // Add(Rule)
 	OpRemove                // Remove(Bucket, ID)
 	OpReplace               // Replace(Bucket, Rules)
+	OpAddAll                // AddAll(Rules)
 )
 
 // Op is one call on an Index.
@@ -150,7 +152,7 @@ type Op struct {
 	Rule   match.Rule   // for OpAdd
 	Bucket string       // for OpRemove and OpReplace
 	ID     string       // for OpRemove
-	Rules  []match.Rule // for OpReplace; nil removes the bucket
+	Rules  []match.Rule // for OpReplace (nil removes the bucket) and OpAddAll (of any buckets)
 }
 
 // String describes the call briefly.
@@ -166,6 +168,12 @@ func (o Op) String() string {
 			parts[i] = ruleString(r)
 		}
 		return fmt.Sprintf("Replace(%q, [%s])", o.Bucket, strings.Join(parts, " "))
+	case OpAddAll:
+		parts := make([]string, len(o.Rules))
+		for i, r := range o.Rules {
+			parts[i] = ruleString(r)
+		}
+		return fmt.Sprintf("AddAll([%s])", strings.Join(parts, " "))
 	}
 	return fmt.Sprintf("Op(%d)", o.Kind)
 }
@@ -178,17 +186,23 @@ func (o Op) GoString() string {
 	case OpRemove:
 		return fmt.Sprintf("{Kind: fuzz.OpRemove, Bucket: %q, ID: %q}", o.Bucket, o.ID)
 	case OpReplace:
-		parts := make([]string, len(o.Rules))
-		for i, r := range o.Rules {
-			parts[i] = ruleGo(r)
-		}
-		rules := "nil"
-		if o.Rules != nil {
-			rules = "[]match.Rule{" + strings.Join(parts, ", ") + "}"
-		}
-		return fmt.Sprintf("{Kind: fuzz.OpReplace, Bucket: %q, Rules: %s}", o.Bucket, rules)
+		return fmt.Sprintf("{Kind: fuzz.OpReplace, Bucket: %q, Rules: %s}", o.Bucket, rulesGo(o.Rules))
+	case OpAddAll:
+		return fmt.Sprintf("{Kind: fuzz.OpAddAll, Rules: %s}", rulesGo(o.Rules))
 	}
 	return fmt.Sprintf("{Kind: %d}", o.Kind)
+}
+
+// rulesGo returns rules as a Go literal ("nil" for a nil slice).
+func rulesGo(rules []match.Rule) string {
+	if rules == nil {
+		return "nil"
+	}
+	parts := make([]string, len(rules))
+	for i, r := range rules {
+		parts[i] = ruleGo(r)
+	}
+	return "[]match.Rule{" + strings.Join(parts, ", ") + "}"
 }
 
 func ruleString(r match.Rule) string {
@@ -200,15 +214,32 @@ func ruleGo(r match.Rule) string {
 		r.ID, r.Bucket, uint64(r.Events), r.Prefix, r.Suffix, r.Target)
 }
 
-// RandOp returns a random operation: Add six times in ten, Remove and
-// Replace twice each.
+// RandOp returns a random operation: Add five times in ten, Remove and
+// Replace twice each, AddAll once. An AddAll holds 0 to 4 rules with
+// distinct IDs, each in the other bucket one time in three, and one time in
+// ten its last rule takes the first one's ID.
 func RandOp(rng *rand.Rand) Op {
 	bucket := Buckets[rng.IntN(len(Buckets))]
 	switch k := rng.IntN(10); {
-	case k < 6:
+	case k < 5:
 		return Op{Kind: OpAdd, Rule: RandRule(rng, bucket)}
-	case k < 8:
+	case k < 7:
 		return Op{Kind: OpRemove, Bucket: bucket, ID: IDs[rng.IntN(len(IDs))]}
+	case k < 8:
+		n := rng.IntN(5)
+		if n == 0 {
+			return Op{Kind: OpAddAll}
+		}
+		rules := RandRules(rng, bucket, n)
+		for i := range rules {
+			if rng.IntN(3) == 0 {
+				rules[i].Bucket = otherBucket(bucket)
+			}
+		}
+		if rng.IntN(10) == 0 && n > 1 {
+			rules[n-1].ID = rules[0].ID
+		}
+		return Op{Kind: OpAddAll, Rules: rules}
 	default:
 		n := rng.IntN(5)
 		if n == 0 {

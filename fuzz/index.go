@@ -1,13 +1,17 @@
 // This file is the oracle Index: each bucket's rules in a plain slice, with
-// Add, Remove, Replace and Match defined as the specification states them.
+// Add, AddAll, Remove, Replace and Match defined as the specification states
+// them.
 //
 // A change is judged before it is made. Its Verdict lists every reason to
 // refuse it: invalid rules, duplicate IDs, and every pair of rules that
 // overlap per Overlaps (the new rule against each held rule for Add; every
 // pair of the call, the later rule against the earlier, for Replace). The
-// change is made exactly when the list is empty. Match scans the slice with
-// Matches; MatchAll returns every matching rule, so a second match exposes a
-// broken invariant instead of hiding it.
+// change is made exactly when the list is empty. AddAll is a sequence of
+// Adds made all or nothing: its verdict is that of the first rule that would
+// be refused, judged as an Add to the held rules plus the rules of the call
+// before it. Match scans the slice with Matches; MatchAll returns every
+// matching rule, so a second match exposes a broken invariant instead of
+// hiding it.
 
 package fuzz
 
@@ -32,13 +36,14 @@ func NewIndex() *Index { return &Index{buckets: map[string][]match.Rule{}} }
 
 // Conflict is a pair of overlapping rules: Rule is the one being refused and
 // Existing the one it overlaps (a held rule, or an earlier rule of the same
-// Replace call).
+// Replace or AddAll call).
 type Conflict struct {
 	Rule, Existing match.Rule
 }
 
-// Verdict is the oracle's judgement of one Add or Replace: every reason to
-// refuse it. The change is accepted exactly when there is none.
+// Verdict is the oracle's judgement of one Add, AddAll or Replace: every
+// reason to refuse it (for AddAll, every reason to refuse its first refused
+// rule). The change is accepted exactly when there is none.
 type Verdict struct {
 	Faults       []string   // invalid rules, and rules naming another bucket in a Replace (ErrInvalidRule)
 	DuplicateIDs []string   // IDs held or given twice (ErrDuplicateID)
@@ -113,7 +118,7 @@ func (v Verdict) explainConflict(err error, ce *match.ConflictError) error {
 		return fmt.Errorf("a *ConflictError that is not errors.Is ErrConflict: %v", err)
 	}
 	if !slices.Contains(v.Conflicts, Conflict{ce.Rule, ce.Existing}) {
-		return fmt.Errorf("conflict names rule %+v and existing %+v, which is no overlapping pair of held rules (the oracle %s): %v",
+		return fmt.Errorf("conflict names rule %+v and existing %+v, which is no overlapping pair the oracle found (the oracle %s): %v",
 			ce.Rule, ce.Existing, v, err)
 	}
 	bucket := ce.Rule.Bucket
@@ -151,6 +156,41 @@ func (x *Index) Add(r match.Rule) Verdict {
 	v := x.JudgeAdd(r)
 	if v.Accepted() {
 		x.buckets[r.Bucket] = append(x.buckets[r.Bucket], r)
+	}
+	return v
+}
+
+// JudgeAddAll returns the verdict on adding every rule of rules at once,
+// without doing it. The rules are judged in order, each as JudgeAdd would
+// judge it if the rules before it in the slice were held too (whatever their
+// bucket); the verdict is that of the first rule refused, or accepted when
+// none is. An empty or nil rules is accepted.
+func (x *Index) JudgeAddAll(rules []match.Rule) Verdict {
+	v, _ := x.judgeAddAll(rules)
+	return v
+}
+
+// judgeAddAll is JudgeAddAll that also returns, when the rules are accepted,
+// every bucket's rules after adding them (new slices; x is not changed).
+func (x *Index) judgeAddAll(rules []match.Rule) (Verdict, map[string][]match.Rule) {
+	after := &Index{buckets: make(map[string][]match.Rule, len(x.buckets))}
+	for b, rs := range x.buckets {
+		after.buckets[b] = slices.Clone(rs)
+	}
+	for _, r := range rules {
+		if v := after.Add(r); !v.Accepted() {
+			return v, nil
+		}
+	}
+	return Verdict{}, after.buckets
+}
+
+// AddAll adds every rule of rules when JudgeAddAll accepts them, and none
+// otherwise, and returns the verdict.
+func (x *Index) AddAll(rules []match.Rule) Verdict {
+	v, after := x.judgeAddAll(rules)
+	if v.Accepted() {
+		x.buckets = after
 	}
 	return v
 }

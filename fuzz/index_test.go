@@ -38,6 +38,15 @@ func TestOracleVerdicts(t *testing.T) {
 		{"replace duplicate", x.JudgeReplace("b0", []match.Rule{rule("r5", "a", "", put), rule("r5", "b", "", put)}), `refused (duplicate id "r5")`},
 		{"replace other bucket", x.JudgeReplace("b1", []match.Rule{rule("r5", "a", "", put)}), `refused (invalid: rule "r5" names bucket "b0", not "b1")`},
 		{"replace nil", x.JudgeReplace("b0", nil), "accepted"},
+		{"addall accepted", x.JudgeAddAll([]match.Rule{rule("r5", "/", "", put), rule("r6", "", "", del)}), "accepted"},
+		{"addall later overlaps earlier", x.JudgeAddAll([]match.Rule{rule("r5", "/", "", put), rule("r6", "ba", "", del), rule("r7", "/a", "", put)}), `refused ("r7" overlaps "r5")`},
+		{"addall overlaps held", x.JudgeAddAll([]match.Rule{rule("r5", "/", "", put), rule("r6", "ab", "", put)}), `refused ("r6" overlaps "r0")`},
+		{"addall first refusal only", x.JudgeAddAll([]match.Rule{rule("r5", "", "", put), rule("r6", "/", "", 0)}), `refused ("r5" overlaps "r0"; "r5" overlaps "r1")`},
+		{"addall duplicate in call", x.JudgeAddAll([]match.Rule{rule("r5", "/", "", put), rule("r5", "/", "", del)}), `refused (duplicate id "r5")`},
+		{"addall duplicate held", x.JudgeAddAll([]match.Rule{rule("r0", "/", "", put)}), `refused (duplicate id "r0")`},
+		{"addall same id, other bucket", x.JudgeAddAll([]match.Rule{{ID: "r0", Bucket: "b1", Events: put, Prefix: "a", Target: "f0"}}), "accepted"},
+		{"addall invalid", x.JudgeAddAll([]match.Rule{rule("r5", "/", "", put), rule("r6", "//", "", 0)}), `refused (invalid: rule "r6": event set is empty)`},
+		{"addall nil", x.JudgeAddAll(nil), "accepted"},
 	}
 	for _, tt := range tests {
 		if got := tt.v.String(); got != tt.want {
@@ -47,6 +56,14 @@ func TestOracleVerdicts(t *testing.T) {
 	if got := x.Len(); got != 2 {
 		t.Errorf("Len after judging = %d, want 2 (judging must not change the oracle)", got)
 	}
+	if v := x.AddAll([]match.Rule{rule("r5", "/", "", put), rule("r6", "/", "", put)}); v.Accepted() || x.Len() != 2 {
+		t.Errorf("refused AddAll: %v, Len %d; want refused and 2 (all or nothing)", v, x.Len())
+	}
+	if v := x.AddAll([]match.Rule{rule("r5", "/", "", put), {ID: "r5", Bucket: "b1", Events: put, Target: "f0"}}); !v.Accepted() || x.Len() != 4 || len(x.Rules("b1")) != 1 {
+		t.Errorf("AddAll over two buckets: %v, Len %d, Rules(b1) %v; want accepted, 4, one rule", v, x.Len(), x.Rules("b1"))
+	}
+	x.Remove("b0", "r5")
+	x.Replace("b1", nil)
 	if !x.Remove("b0", "r0") || x.Remove("b0", "r0") || x.Len() != 1 {
 		t.Errorf("Remove r0 twice: want true then false and Len 1, got Len %d", x.Len())
 	}
@@ -67,6 +84,11 @@ func TestExplains(t *testing.T) {
 	accepted := x.JudgeAdd(rule("d", "z", "", put))
 	dup := x.JudgeAdd(rule("a", "z", "", put))
 	good := &match.ConflictError{Rule: b, Existing: a, Event: match.ObjectCreatedPut, Key: "x"}
+	all := []match.Rule{rule("e", "e", "", put), rule("f", "f", "", put), rule("g", "e/", "", put)}
+	addAll := x.JudgeAddAll(all)
+	if want := `refused ("g" overlaps "e")`; addAll.String() != want {
+		t.Fatalf("JudgeAddAll = %v, want %s", addAll, want)
+	}
 	tests := []struct {
 		name string
 		v    Verdict
@@ -89,6 +111,13 @@ func TestExplains(t *testing.T) {
 		{"duplicate", dup, fmt.Errorf("x: %w", match.ErrDuplicateID), true},
 		{"undocumented error", refused, errors.New("boom"), false},
 		{"ErrConflict without a ConflictError", refused, fmt.Errorf("x: %w", match.ErrConflict), false},
+		// An AddAll's third rule overlaps its first (and not the held
+		// rules or its second): the first is Existing though not held.
+		{"addall, earlier rule of the call", addAll, &match.ConflictError{Rule: all[2], Existing: all[0], Event: match.ObjectCreatedPut, Key: "e/"}, true},
+		{"addall, rule of the call that does not overlap", addAll, &match.ConflictError{Rule: all[2], Existing: all[1], Event: match.ObjectCreatedPut, Key: "e/"}, false},
+		{"addall, later rule as refused", addAll, &match.ConflictError{Rule: all[0], Existing: all[2], Event: match.ObjectCreatedPut, Key: "e/"}, false},
+		{"addall, held rule that does not overlap", addAll, &match.ConflictError{Rule: all[2], Existing: a, Event: match.ObjectCreatedPut, Key: "e/"}, false},
+		{"addall, witness misses", addAll, &match.ConflictError{Rule: all[2], Existing: all[0], Event: match.ObjectCreatedPut, Key: "e"}, false},
 	}
 	for _, tt := range tests {
 		e := tt.v.Explains(tt.err)

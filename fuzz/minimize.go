@@ -2,9 +2,10 @@
 // fuzzing can be reported as a short sequence of rules.
 //
 // It is greedy delta debugging: repeatedly try dropping one operation, then
-// one rule of a Replace, then simplifying one rule (clearing its prefix, its
-// suffix, or narrowing its events to the lowest one), keeping every change
-// after which the sequence still fails, until no single change helps.
+// one rule of a Replace or AddAll, then simplifying one rule (clearing its
+// prefix, its suffix, or narrowing its events to the lowest one), keeping
+// every change after which the sequence still fails, until no single change
+// helps.
 
 package fuzz
 
