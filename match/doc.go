@@ -72,7 +72,9 @@
 //
 // # The index
 //
-// [Index.Match] looks the bucket up, then probes a hash table of the
+// [Index.Match] looks the bucket up. A bucket of at most twelve rules (COS
+// allows ten) keeps a copy of its rules' events and filters in one place,
+// and Match tests each in turn. In a larger bucket, Match probes a hash table of the
 // bucket's stored prefixes once for each distinct prefix length up to the
 // key's length at which the key has a byte that some stored prefix of that
 // length ends with (prefixes usually end with '/', so most lengths are
