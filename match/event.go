@@ -345,8 +345,11 @@ func unknownEvent(name string) error {
 	lower := strings.ToLower(compact)
 	best, bestDist := "", len(compact)/3+2
 	for n := range byName {
-		if d := len(lower) - len(n); d >= bestDist || -d >= bestDist {
-			continue // the length difference alone is too far
+		// The length difference is a lower bound of the distance. A name
+		// as close as the best so far is still compared: ties go to the
+		// name that sorts first, whatever order the map yields.
+		if d := len(lower) - len(n); d > bestDist || -d > bestDist {
+			continue
 		}
 		if d := editDistance(lower, strings.ToLower(n)); d < bestDist || d == bestDist && best != "" && n < best {
 			best, bestDist = n, d

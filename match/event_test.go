@@ -122,3 +122,25 @@ func TestParseEventHugeName(t *testing.T) {
 		t.Errorf("near long name: %v", err)
 	}
 }
+
+// TestSuggestionDeterministic checks that a name equally close to several
+// valid names always gets the same suggestion (the one that sorts first),
+// whatever order the vocabulary map is walked in.
+func TestSuggestionDeterministic(t *testing.T) {
+	for _, tc := range []struct{ name, want string }{
+		{"cos:ObjectCreated:Pot", "cos:ObjectCreated:Post"}, // Post and Put are both one edit away
+		{"cos:ObjectRestore:Pos", "cos:ObjectRestore:Post"},
+		{"s3:ObjectCreated:Pot", "s3:ObjectCreated:Post"},
+	} {
+		for i := 0; i < 100; i++ {
+			_, err := ParseEvent(tc.name)
+			var ne *EventNameError
+			if !errors.As(err, &ne) {
+				t.Fatalf("ParseEvent(%q) = %v, want an *EventNameError", tc.name, err)
+			}
+			if ne.Suggestion != tc.want {
+				t.Fatalf("ParseEvent(%q), try %d: suggestion %q, want %q", tc.name, i, ne.Suggestion, tc.want)
+			}
+		}
+	}
+}
