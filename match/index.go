@@ -106,9 +106,15 @@ var smallLimit = smallBucket
 // at a separator, so testing key[l-1] against last skips most lengths
 // without touching the table: for users/<i>/ prefixes only the length at
 // which the key has its second '/' is probed.
+//
+// sfx does the same for the key's last byte: bit c&63 is set when a rule whose
+// prefix has length l has a suffix ending with byte c (all bits for an empty
+// suffix). With nested prefixes that each have their own suffixes, it skips
+// the lengths whose rules cannot end the key.
 type probe struct {
 	l    uint16
 	last [4]uint64 // bit c set when a stored prefix of length l ends with byte c
+	sfx  uint64
 }
 
 // pslot holds the rules of one stored prefix: the trie of their suffixes,
@@ -182,7 +188,8 @@ type bucket struct {
 	prefixes *radix.Tree      // prefix → *prefixEntry
 	ids      map[string]*Rule // rule ID → rule
 	ends     map[[2]int]int   // (length, last byte) → number of stored prefixes
-	reprobe  bool             // ends gained or lost a key since the last view
+	sends    map[[2]int]int   // (prefix length, suffix's last byte&63, 64 for "") → number of rules
+	reprobe  bool             // ends or sends gained or lost a key since the last view
 	events   [MaxEvent + 1]int32
 	cur      *view  // the newest view (what readers see, once published)
 	gen      uint64 // nonzero while a bulk build owns b's new nodes
@@ -210,7 +217,7 @@ func lastBit(suffix string) uint64 {
 func New() *Index { return &Index{buckets: make(map[string]*bucket)} }
 
 func newBucket(name string) *bucket {
-	return &bucket{name: name, prefixes: radix.New(), ids: make(map[string]*Rule), ends: make(map[[2]int]int)}
+	return &bucket{name: name, prefixes: radix.New(), ids: make(map[string]*Rule), ends: make(map[[2]int]int), sends: make(map[[2]int]int)}
 }
 
 func viewName(v *view) string { return v.name }
@@ -281,6 +288,9 @@ func (x *Index) match(name string, e Event, key string) *Rule {
 		l := int(p.l)
 		if l > len(key) {
 			return nil
+		}
+		if p.sfx&end == 0 {
+			continue
 		}
 		if l > 0 {
 			if c := key[l-1]; p.last[c>>6]&(1<<(c&63)) == 0 {
@@ -707,6 +717,10 @@ func (b *bucket) insert(r *Rule) {
 			b.reprobe = true
 		}
 	}
+	k := sendOf(r)
+	if b.sends[k]++; b.sends[k] == 1 {
+		b.reprobe = true
+	}
 	for e := range r.Events.Events() {
 		b.events[e]++
 	}
@@ -718,6 +732,12 @@ func (b *bucket) remove(r *Rule) {
 	delete(b.ids, r.ID)
 	for e := range r.Events.Events() {
 		b.events[e]--
+	}
+	if k := sendOf(r); b.sends[k] == 1 {
+		delete(b.sends, k)
+		b.reprobe = true
+	} else {
+		b.sends[k]--
 	}
 	v, _ := b.prefixes.Get(r.Prefix)
 	pe := v.(*prefixEntry)
@@ -736,6 +756,15 @@ func (b *bucket) remove(r *Rule) {
 		s := b.cur.suffixes(r.Prefix)
 		pe.events, pe.last = s.mask, lastBytes(s)
 	}
+}
+
+// sendOf returns the sends key of a rule: its prefix's length and its
+// suffix's last byte&63, or 64 when the suffix is empty.
+func sendOf(r *Rule) [2]int {
+	if r.Suffix == "" {
+		return [2]int{len(r.Prefix), 64}
+	}
+	return [2]int{len(r.Prefix), int(r.Suffix[len(r.Suffix)-1] & 63)}
 }
 
 // endOf returns the ends key of a stored prefix: its length and last byte.
@@ -759,6 +788,14 @@ func (b *bucket) probes(dst []probe) []probe {
 		}
 		c := k[1]
 		p.last[c>>6] |= 1 << (c & 63)
+	}
+	for k := range b.sends {
+		p := byLen[k[0]] // every rule's prefix length is in ends
+		if k[1] == 64 {
+			p.sfx = ^uint64(0)
+		} else {
+			p.sfx |= 1 << k[1]
+		}
 	}
 	slices.Sort(ls)
 	if len(ls) > cap(dst) {
