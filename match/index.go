@@ -216,8 +216,9 @@ func lastBit(suffix string) uint64 {
 // New returns an empty Index.
 func New() *Index { return &Index{buckets: make(map[string]*bucket)} }
 
-func newBucket(name string) *bucket {
-	return &bucket{name: name, prefixes: radix.New(), ids: make(map[string]*Rule), ends: make(map[[2]int]int), sends: make(map[[2]int]int)}
+// newBucket returns an empty bucket with room for about n rules.
+func newBucket(name string, n int) *bucket {
+	return &bucket{name: name, prefixes: radix.New(), ids: make(map[string]*Rule, n), ends: make(map[[2]int]int), sends: make(map[[2]int]int)}
 }
 
 func viewName(v *view) string { return v.name }
@@ -358,7 +359,7 @@ func (x *Index) Add(r Rule) error {
 	defer x.mu.Unlock()
 	b := x.buckets[r.Bucket]
 	if b == nil {
-		b = newBucket(r.Bucket)
+		b = newBucket(r.Bucket, 0)
 	}
 	if err := b.check(&r); err != nil {
 		return err
@@ -382,6 +383,12 @@ func (x *Index) AddAll(rules []Rule) error {
 	defer x.mu.Unlock()
 	gen := gens.Add(1)
 	building := make(map[string]*bucket)
+	// Size each bucket's ID map for what it will hold: growing a map of a
+	// million entries step by step costs a tenth of a bulk load.
+	sizes := make(map[string]int)
+	for i := range rules {
+		sizes[rules[i].Bucket]++
+	}
 	for i := range rules {
 		r := rules[i]
 		if err := r.Validate(); err != nil {
@@ -389,9 +396,14 @@ func (x *Index) AddAll(rules []Rule) error {
 		}
 		b := building[r.Bucket]
 		if b == nil {
-			b = newBucket(r.Bucket)
+			old := x.buckets[r.Bucket]
+			n := sizes[r.Bucket]
+			if old != nil {
+				n += len(old.ids)
+			}
+			b = newBucket(r.Bucket, n)
 			b.gen = gen
-			if old := x.buckets[r.Bucket]; old != nil {
+			if old != nil {
 				for _, h := range old.ids {
 					b.insert(h)
 				}
@@ -474,7 +486,7 @@ func (x *Index) Remove(bucket, id string) bool {
 // is unchanged. An empty or nil rules removes the bucket's configuration.
 // Matches running during Replace see either the old rules or the new ones.
 func (x *Index) Replace(bucket string, rules []Rule) error {
-	nb := newBucket(bucket)
+	nb := newBucket(bucket, len(rules))
 	nb.gen = gens.Add(1)
 	for i := range rules {
 		r := rules[i]
