@@ -74,14 +74,16 @@
 //
 // [Index.Match] looks the bucket up. A bucket of at most twelve rules (COS
 // allows ten) keeps a copy of its rules' events and filters in one place,
-// and Match tests each in turn. In a larger bucket, Match probes a hash table of the
-// bucket's stored prefixes once for each distinct prefix length up to the
-// key's length at which the key has a byte that some stored prefix of that
-// length ends with (prefixes usually end with '/', so most lengths are
-// skipped without a probe), and walks the key's end through the suffix trie
-// of each prefix found. Its cost does not grow with the number of rules, but
-// it does grow with the number of such lengths (a bucket with prefixes of a
-// thousand different lengths all ending in the same byte pays a thousand
+// and Match tests each in turn. In a larger bucket, Match probes a hash
+// table of the bucket's stored prefixes once for each distinct prefix
+// length up to the key's length, skipping (without a probe) each length at
+// which the key's byte ends no stored prefix of that length, or whose rules'
+// suffixes all end with bytes other than the key's last. Prefixes usually
+// end with '/', so most lengths are skipped. It then walks the key's end
+// through the suffix trie of each prefix found. Its cost does not grow with
+// the number of rules, but it does grow with the number of lengths that
+// pass those tests (a bucket with prefixes of a thousand different lengths,
+// all ending in the same byte and with the same suffixes, pays a thousand
 // probes on a long key) and with nested prefixes. It does not allocate and
 // never waits for a writer.
 //

@@ -58,15 +58,17 @@ type Index struct {
 
 // view is one immutable version of a bucket's read side.
 //
-// Fields are ordered for Match: what it reads first comes first.
+// Fields are ordered for Match: the first 64 bytes hold what either path
+// reads first, then the small path's rules and bytes.
 type view struct {
-	mask    EventSet // every event some rule of the bucket holds
-	nsmall  int      // how many of small are in use; 0 when the tables are used
-	blob    string   // each small rule's prefix and suffix, then the bucket's name
+	mask    EventSet      // every event some rule of the bucket holds
+	nsmall  int32         // how many of small are in use; 0 when the tables are used
+	nameAt  int32         // where the bucket's name starts in blob
+	blob    string        // each small rule's prefix and suffix, then the bucket's name
+	probes  []probe       // one per distinct length of stored prefixes, ascending
+	tab     *hnode[pslot] // stored prefix → its rules
 	small   [smallBucket]smallRule
 	inblob  [smallBlob]byte // storage for blob when it fits
-	probes  []probe         // one per distinct length of stored prefixes, ascending
-	tab     *hnode[pslot]   // stored prefix → its rules
 	name    string
 	inprobe [3]probe // storage for probes when there are few
 	gen     uint64   // the build that allocated the view (see hset)
@@ -86,8 +88,8 @@ const smallBucket = 12
 const smallBlob = 192
 
 // smallRule is a rule of a small bucket as Match tests it: its filters are
-// blob[p:p+np] and blob[s:s+ns]. Twelve filters of at most MaxFilterLen
-// bytes fit 16-bit offsets.
+// blob[p:p+np] and blob[s:s+ns]. The prefixes and suffixes of twelve
+// rules, each at most MaxFilterLen bytes, fit 16-bit offsets.
 type smallRule struct {
 	events       EventSet
 	p, np, s, ns uint16
@@ -264,8 +266,8 @@ func (x *Index) match(name string, e Event, key string) *Rule {
 		return nil
 	}
 	if v.nsmall > 0 {
-		// A lone entry of the bucket table is not compared by name.
-		if len(v.blob) < len(name) || v.blob[len(v.blob)-len(name):] != name {
+		// A lone entry of the bucket table was found by hash alone.
+		if v.blob[v.nameAt:] != name {
 			return nil
 		}
 		for i := range v.small[:v.nsmall] {
@@ -867,7 +869,7 @@ func (b *bucket) update(r *Rule, edit func([]*Rule) []*Rule) {
 // and empties them otherwise.
 func (v *view) setSmall(b *bucket, limit int) {
 	clear(v.small[:]) // drop references to rules that may be gone
-	v.nsmall, v.blob = 0, ""
+	v.nsmall, v.nameAt, v.blob = 0, 0, ""
 	if len(b.ids) == 0 || len(b.ids) > min(limit, smallBucket) {
 		return
 	}
@@ -887,6 +889,7 @@ func (v *view) setSmall(b *bucket, limit int) {
 		v.small[v.nsmall] = sr
 		v.nsmall++
 	}
+	v.nameAt = int32(len(blob))
 	blob = append(blob, b.name...)
 	v.blob = unsafe.String(unsafe.SliceData(blob), len(blob))
 }

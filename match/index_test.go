@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 func mustSet(t testing.TB, names ...string) EventSet {
@@ -318,14 +320,50 @@ func TestMatchAllocatesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var hit bool
+	for i := 0; i < 10; i++ { // a small bucket, matched on its view's copy
+		if err := x.Add(Rule{ID: fmt.Sprint(i), Bucket: "small", Events: ObjectCreated, Prefix: fmt.Sprintf("d%d/", i), Suffix: ".jpg", Target: "f"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var hit, hitSmall bool
 	allocs := testing.AllocsPerRun(1000, func() {
 		_, hit = x.Match("b", ObjectCreatedPut, "users/512/photos/2026/cat.jpg")
 		x.Match("b", ObjectCreatedPut, "users/512/photos/2026/cat.png")
 		x.Match("nobucket", ObjectCreatedPut, "users/512/photos/2026/cat.png")
+		_, hitSmall = x.Match("small", ObjectCreatedPut, "d7/2026/cat.jpg")
+		x.Match("small", ObjectCreatedPut, "d7/2026/cat.png")
 	})
-	if allocs != 0 || !hit {
-		t.Errorf("Match: %v allocations per run (hit %v), want 0", allocs, hit)
+	if allocs != 0 || !hit || !hitSmall {
+		t.Errorf("Match: %v allocations per run (hit %v, small bucket hit %v), want 0", allocs, hit, hitSmall)
+	}
+}
+
+// TestMatchChecksBucketName plants a bucket's view in the bucket table under
+// the hashes of other names, as a 64-bit hash collision would, and checks
+// that Match answers those names with nothing, on the small path and on
+// the tables.
+func TestMatchChecksBucketName(t *testing.T) {
+	for _, limit := range []int{smallBucket, 0} {
+		t.Run(fmt.Sprint("smallLimit=", limit), func(t *testing.T) {
+			defer func(old int) { smallLimit = old }(smallLimit)
+			smallLimit = limit
+			x := New()
+			if err := x.Add(Rule{ID: "r", Bucket: "photos", Events: ObjectCreated, Suffix: "a", Target: "f"}); err != nil {
+				t.Fatal(err)
+			}
+			v := x.views.Load().find(xxhash.Sum64String("photos")).val
+			for _, other := range []string{"otos", "s", "", "photosa", "sa", "aphotos"} {
+				root := hset(x.views.Load(), xxhash.Sum64String(other), 0, other, v, false, viewName, 0)
+				y := &Index{}
+				y.views.Store(root)
+				if r, ok := y.Match(other, ObjectCreatedPut, "a"); ok {
+					t.Errorf("Match(%q, …) with photos' view under its hash = rule %q, want none", other, r.ID)
+				}
+				if _, ok := y.Match("photos", ObjectCreatedPut, "a"); !ok {
+					t.Errorf("Match(photos) fails once %q's hash is planted", other)
+				}
+			}
+		})
 	}
 }
 
