@@ -84,8 +84,11 @@ const smallBucket = 12
 
 // smallBlob is how many bytes of filters and bucket name a view holds in
 // itself; ten rules with prefixes like "images/2026/" and suffixes like
-// ".jpg" fit, and Match then reads the view's own cache lines only.
-const smallBlob = 192
+// ".jpg", and the bucket's name, fit, and Match then reads the view's own cache lines only.
+const smallBlob = 184
+
+// A view fits Go's 704-byte size class (the next is 768).
+const _ = uint(704 - unsafe.Sizeof(view{}))
 
 // smallRule is a rule of a small bucket as Match tests it: its filters are
 // blob[p:p+np] and blob[s:s+ns]. The prefixes and suffixes of twelve
