@@ -190,11 +190,11 @@ func newRuleSet(rs []*Rule) (ruleSet, EventSet) {
 // bucket is the write side of one bucket.
 type bucket struct {
 	name     string
-	prefixes *radix.Tree      // prefix → *prefixEntry
-	ids      map[string]*Rule // rule ID → rule
-	ends     map[[2]int]int   // (length, last byte) → number of stored prefixes
-	sends    map[[2]int]int   // (prefix length, suffix's last byte&63, 64 for "") → number of rules
-	reprobe  bool             // ends or sends gained or lost a key since the last view
+	prefixes *radix.Tree       // prefix → *prefixEntry
+	ids      map[string]*Rule  // rule ID → rule
+	ends     map[lenByte]int32 // (length, last byte) → number of stored prefixes
+	sends    map[lenByte]int32 // (prefix length, suffix's last byte&63, 64 for "") → number of rules
+	reprobe  bool              // ends or sends gained or lost a key since the last view
 	events   [MaxEvent + 1]int32
 	cur      *view  // the newest view (what readers see, once published)
 	gen      uint64 // nonzero while a bulk build owns b's new nodes
@@ -223,7 +223,7 @@ func New() *Index { return &Index{buckets: make(map[string]*bucket)} }
 
 // newBucket returns an empty bucket with room for about n rules.
 func newBucket(name string, n int) *bucket {
-	return &bucket{name: name, prefixes: radix.New(), ids: make(map[string]*Rule, n), ends: make(map[[2]int]int), sends: make(map[[2]int]int)}
+	return &bucket{name: name, prefixes: radix.New(), ids: make(map[string]*Rule, n), ends: make(map[lenByte]int32), sends: make(map[lenByte]int32)}
 }
 
 func viewName(v *view) string { return v.name }
@@ -777,41 +777,50 @@ func (b *bucket) remove(r *Rule) {
 
 // sendOf returns the sends key of a rule: its prefix's length and its
 // suffix's last byte&63, or 64 when the suffix is empty.
-func sendOf(r *Rule) [2]int {
+func sendOf(r *Rule) lenByte {
 	if r.Suffix == "" {
-		return [2]int{len(r.Prefix), 64}
+		return mkLenByte(len(r.Prefix), 64)
 	}
-	return [2]int{len(r.Prefix), int(r.Suffix[len(r.Suffix)-1] & 63)}
+	return mkLenByte(len(r.Prefix), int(r.Suffix[len(r.Suffix)-1]&63))
 }
 
 // endOf returns the ends key of a stored prefix: its length and last byte.
-func endOf(prefix string) [2]int {
+func endOf(prefix string) lenByte {
 	if prefix == "" {
-		return [2]int{0, 0}
+		return 0
 	}
-	return [2]int{len(prefix), int(prefix[len(prefix)-1])}
+	return mkLenByte(len(prefix), int(prefix[len(prefix)-1]))
 }
+
+// lenByte is a key of bucket.ends and bucket.sends: a prefix length
+// (at most MaxFilterLen) and a byte, packed small to keep the maps of the
+// many small buckets small.
+type lenByte uint32
+
+func mkLenByte(l, c int) lenByte { return lenByte(l)<<8 | lenByte(c) }
+func (k lenByte) len() int       { return int(k >> 8) }
+func (k lenByte) byte() int      { return int(k & 0xFF) }
 
 // probes builds the probe list from b.ends, in dst when it has room.
 func (b *bucket) probes(dst []probe) []probe {
 	byLen := make(map[int]*probe)
 	var ls []int
 	for k := range b.ends {
-		p := byLen[k[0]]
+		p := byLen[k.len()]
 		if p == nil {
-			p = &probe{l: uint16(k[0])}
-			byLen[k[0]] = p
-			ls = append(ls, k[0])
+			p = &probe{l: uint16(k.len())}
+			byLen[k.len()] = p
+			ls = append(ls, k.len())
 		}
-		c := k[1]
+		c := k.byte()
 		p.last[c>>6] |= 1 << (c & 63)
 	}
 	for k := range b.sends {
-		p := byLen[k[0]] // every rule's prefix length is in ends
-		if k[1] == 64 {
+		p := byLen[k.len()] // every rule's prefix length is in ends
+		if c := k.byte(); c == 64 {
 			p.sfx = ^uint64(0)
 		} else {
-			p.sfx |= 1 << k[1]
+			p.sfx |= 1 << c
 		}
 	}
 	slices.Sort(ls)
