@@ -104,27 +104,35 @@ func runPipeline(b *testing.B, p *dispatch.Pipeline, publishers int) {
 }
 
 // BenchmarkPipelineFunc: 10 targets into an in-process sink that counts
-// records. Block policy, so every record is delivered and counted.
+// records. Block policy, so every record is delivered and counted. With
+// recycle=true the Pipeline recycles each batch once delivered
+// (Config.RecycleBatches; the sink keeps nothing), with recycle=false every
+// payload is left to the garbage collector. The recycle level varies
+// fastest, so both variants of a configuration run side by side and share
+// the machine's load: compare them with benchstat -col /recycle.
 func BenchmarkPipelineFunc(b *testing.B) {
 	for _, maxRecords := range []int{10, 100} {
 		for _, publishers := range []int{1, runtime.GOMAXPROCS(0)} {
-			b.Run(fmt.Sprintf("batch=%d/publishers=%d", maxRecords, publishers), func(b *testing.B) {
-				var got atomic.Int64
-				p, err := dispatch.NewPipeline(dispatch.Config{
-					Dispatcher: dispatch.Func(func(_ context.Context, bt batch.Batch) error {
-						got.Add(int64(len(bt.Records)))
-						return nil
-					}),
-					DeadLetter:   dispatch.NewJSONLines(io.Discard),
-					Policy:       dispatch.Block,
-					QueueRecords: 1000,
-					Batch:        batch.Config{MaxRecords: maxRecords, MaxBytes: 1 << 20},
+			for _, recycle := range []bool{false, true} {
+				b.Run(fmt.Sprintf("batch=%d/publishers=%d/recycle=%t", maxRecords, publishers, recycle), func(b *testing.B) {
+					var got atomic.Int64
+					p, err := dispatch.NewPipeline(dispatch.Config{
+						Dispatcher: dispatch.Func(func(_ context.Context, bt batch.Batch) error {
+							got.Add(int64(len(bt.Records)))
+							return nil
+						}),
+						DeadLetter:     dispatch.NewJSONLines(io.Discard),
+						Policy:         dispatch.Block,
+						QueueRecords:   1000,
+						Batch:          batch.Config{MaxRecords: maxRecords, MaxBytes: 1 << 20},
+						RecycleBatches: recycle,
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+					runPipeline(b, p, publishers)
 				})
-				if err != nil {
-					b.Fatal(err)
-				}
-				runPipeline(b, p, publishers)
-			})
+			}
 		}
 	}
 }

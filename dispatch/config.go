@@ -124,6 +124,25 @@ type Config struct {
 
 	// Clock schedules batching, backoff and event age. Default SystemClock.
 	Clock Clock
+
+	// RecycleBatches makes the Pipeline reuse the memory of a batch (its
+	// Payload and Records) for later batches once the batch's fate is final:
+	// delivered, or accepted by the dead-letter dispatcher (also when Close
+	// gives up on it). That saves allocating and collecting a payload per
+	// batch. A batch is never recycled before its last attempt: retries and
+	// the dead letter get the same bytes as the first attempt. A batch the
+	// dead-letter dispatcher failed to take is not recycled, so
+	// OnDeadLetterError may keep its DeadLetter.
+	//
+	// Default false, because it is safe only when Dispatcher and DeadLetter
+	// keep nothing of a batch after Dispatch (or DispatchDeadLetter) returns:
+	// no goroutine, channel, buffer or transport may read b.Payload or
+	// b.Records later, or it would read another batch's bytes (see
+	// Releaser). JSONLines, HTTP and the default dead-letter file are safe;
+	// for a Func or any other dispatcher that is not a Releaser, setting this
+	// field vouches for it. NewPipeline refuses it with a *ConfigError when
+	// either dispatcher is a Releaser that reports false.
+	RecycleBatches bool
 }
 
 // withDefaults validates c and returns it with the defaults filled in.
@@ -189,6 +208,17 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Clock == nil {
 		c.Clock = SystemClock{}
+	}
+	if c.RecycleBatches {
+		for _, d := range []struct {
+			name string
+			d    Dispatcher
+		}{{"Dispatcher", c.Dispatcher}, {"DeadLetter", c.DeadLetter}} {
+			if r, ok := d.d.(Releaser); ok && !r.ReleasesBatches() {
+				return c, &ConfigError{Field: "RecycleBatches", Value: true,
+					Reason: fmt.Sprintf("the %s (%T) keeps batches after Dispatch returns (its ReleasesBatches reports false)", d.name, d.d)}
+			}
+		}
 	}
 	return c, nil
 }

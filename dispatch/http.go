@@ -25,7 +25,6 @@
 package dispatch
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -197,9 +196,17 @@ func (h *HTTP) Dispatch(ctx context.Context, b batch.Batch) error {
 	}
 	defer func() { <-t.slots }()
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(b.Payload))
+	// The body reads b.Payload only until Dispatch returns (see payloadBody).
+	body := &payloadGuard{data: b.Payload, size: len(b.Payload)}
+	defer body.release()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, http.NoBody)
 	if err != nil {
 		return Permanent(fmt.Errorf("dispatch: target %q: %w", b.Target, err))
+	}
+	if len(b.Payload) > 0 {
+		req.Body, _ = body.open()
+		req.GetBody = body.open
+		req.ContentLength = int64(len(b.Payload))
 	}
 	ct := b.ContentType
 	if ct == "" {
@@ -240,6 +247,73 @@ func (h *HTTP) Dispatch(ctx context.Context, b batch.Batch) error {
 	}
 	return se
 }
+
+// ReleasesBatches reports true: Dispatch reads b.Payload only until it
+// returns, even when the Transport is still sending the request body (which
+// a RoundTripper may do after it returned the response), so a Pipeline may
+// recycle the batch once Dispatch returns (Releaser).
+func (h *HTTP) ReleasesBatches() bool { return true }
+
+// payloadGuard lends a batch's payload to the request bodies of one Dispatch
+// call (the first body and any GetBody makes for a retry by the Transport)
+// until release. A RoundTripper may go on reading a request body after it
+// returned the response (net/http's does when an endpoint answers before it
+// has read the whole body, and closes the body in its own time), so without
+// the guard a payload the Pipeline recycled could be read while a worker
+// writes the next batch into it, and sent as a corrupt tail. After release,
+// a Read that still has payload bytes to send fails (the Transport then
+// drops that connection); one at the end still returns io.EOF, so a body
+// that was sent in full does not cost its connection.
+type payloadGuard struct {
+	mu       sync.Mutex
+	data     []byte // nil once released
+	size     int    // len(data), kept after release
+	released bool
+}
+
+// errPayloadReleased is what a request body reads after Dispatch returned.
+var errPayloadReleased = errors.New("dispatch: request body read after Dispatch returned")
+
+// open returns a new body reading the payload from its start; it is the
+// request's GetBody.
+func (g *payloadGuard) open() (io.ReadCloser, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.released {
+		return nil, errPayloadReleased
+	}
+	return &payloadBody{g: g}, nil
+}
+
+// release ends the loan: no body reads the payload after it returns.
+func (g *payloadGuard) release() {
+	g.mu.Lock()
+	g.data, g.released = nil, true
+	g.mu.Unlock()
+}
+
+// payloadBody is one request body over a payloadGuard's payload.
+type payloadBody struct {
+	g   *payloadGuard
+	off int
+}
+
+func (r *payloadBody) Read(p []byte) (int, error) {
+	g := r.g
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if r.off >= g.size {
+		return 0, io.EOF
+	}
+	if g.released {
+		return 0, errPayloadReleased
+	}
+	n := copy(p, g.data[r.off:])
+	r.off += n
+	return n, nil
+}
+
+func (r *payloadBody) Close() error { return nil }
 
 // defaultTarget returns the DefaultURL entry of a target missing from
 // Targets, creating it on first use.

@@ -91,6 +91,11 @@ func (j *JSONLines) DispatchDeadLetter(_ context.Context, d DeadLetter) error {
 	return j.write()
 }
 
+// ReleasesBatches reports true: Dispatch and DispatchDeadLetter copy the
+// batch into the line they write (an io.Writer must not keep what it is
+// given), so a Pipeline may recycle the batch once they return (Releaser).
+func (j *JSONLines) ReleasesBatches() bool { return true }
+
 // Flush syncs the file when the JSONLines writes to one it opened, and calls
 // Flush on the writer when it has a Flush() error method (a *bufio.Writer).
 func (j *JSONLines) Flush(context.Context) error {

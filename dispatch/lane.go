@@ -11,6 +11,18 @@
 // queue order and retries in place, the batches of a key (one worker, one
 // lane) arrive in order even when some attempts fail; the price is that a
 // failing batch holds up the lane's later batches until it is resolved.
+//
+// Recycling (Config.RecycleBatches): deliver is the one place where a batch's
+// fate becomes final, and the lane holds the only reference to it inside the
+// pipeline (the worker gave it up in emit; run clears the job slot after
+// deliver; Stats holds counters only). So deliver hands the batch back to the
+// Batcher that built it right after the Dispatcher accepted it or the
+// dead-letter dispatcher did, and never between attempts. The lane runs on
+// its own goroutine while the worker keeps using its Batcher: that is safe
+// because Batcher.Recycle is the one Batcher method safe for concurrent use
+// (it puts the memory into that Batcher's sync.Pools, from which the
+// worker's goroutine takes it for a later batch; the Pool orders the hand-
+// over, so the worker's writes happen after every read made by Dispatch).
 
 package dispatch
 
@@ -28,6 +40,9 @@ import (
 type job struct {
 	b   batch.Batch
 	err error
+	// from is the Batcher that built b, set only with Config.RecycleBatches:
+	// b goes back to it (Recycle) once delivered or dead-lettered.
+	from *batch.Batcher
 }
 
 type lane struct {
@@ -97,7 +112,7 @@ func (l *lane) deliver(j *job) {
 	cfg := &p.cfg
 	n := len(j.b.Records)
 	if j.err != nil {
-		l.deadLetter(DeadLetter{Batch: j.b, Reason: ReasonInvalid, Err: j.err})
+		l.settle(j, DeadLetter{Batch: j.b, Reason: ReasonInvalid, Err: j.err})
 		return
 	}
 	d := DeadLetter{Batch: j.b}
@@ -107,7 +122,7 @@ func (l *lane) deliver(j *job) {
 			if d.Err == nil {
 				d.Err = fmt.Errorf("dispatch: pipeline closed before delivery: %w", context.Cause(p.ctx))
 			}
-			l.deadLetter(d)
+			l.settle(j, d)
 			return
 		}
 		start := cfg.Clock.Now()
@@ -121,6 +136,7 @@ func (l *lane) deliver(j *job) {
 			l.t.delivered.Add(uint64(n))
 			l.t.batches.Add(1)
 			l.t.release(n)
+			l.recycle(j)
 			return
 		}
 		d.Err = err
@@ -133,7 +149,7 @@ func (l *lane) deliver(j *job) {
 			d.Reason = ReasonClosed
 		}
 		if d.Reason != "" {
-			l.deadLetter(d)
+			l.settle(j, d)
 			return
 		}
 		wait := backoff(cfg.RetryBase, cfg.RetryMax, d.Attempts)
@@ -143,7 +159,7 @@ func (l *lane) deliver(j *job) {
 		if d.LastAttempt.Add(wait).Sub(j.b.Opened) > cfg.MaxEventAge {
 			d.Reason = ReasonMaxAge
 			d.Err = fmt.Errorf("dispatch: next attempt in %v would pass MaxEventAge %v: %w", wait, cfg.MaxEventAge, err)
-			l.deadLetter(d)
+			l.settle(j, d)
 			return
 		}
 		l.t.retried.Add(uint64(n))
@@ -173,7 +189,8 @@ func (l *lane) attempt(b batch.Batch) (err error) {
 }
 
 // deadLetter hands d to the dead-letter dispatcher and settles its records.
-func (l *lane) deadLetter(d DeadLetter) {
+// It reports whether the dead-letter dispatcher took it.
+func (l *lane) deadLetter(d DeadLetter) bool {
 	p := l.p
 	n := len(d.Batch.Records)
 	d.Time = p.cfg.Clock.Now()
@@ -189,10 +206,30 @@ func (l *lane) deadLetter(d DeadLetter) {
 		if p.cfg.OnDeadLetterError != nil {
 			p.cfg.OnDeadLetterError(d, err)
 		}
-	} else {
-		l.t.deadLettered.Add(uint64(n))
+		l.t.release(n)
+		return false
 	}
+	l.t.deadLettered.Add(uint64(n))
 	l.t.release(n)
+	return true
+}
+
+// recycle hands j's batch back to the Batcher that built it, if any (see the
+// file comment). j.b must not be used afterwards.
+func (l *lane) recycle(j *job) {
+	if j.from != nil {
+		j.from.Recycle(j.b)
+		j.from, j.b = nil, batch.Batch{}
+	}
+}
+
+// settle dead-letters d, the story of j, and recycles j's batch if the
+// dead-letter dispatcher took it. A batch whose dead letter failed is not
+// recycled: OnDeadLetterError may have kept it.
+func (l *lane) settle(j *job, d DeadLetter) {
+	if l.deadLetter(d) {
+		l.recycle(j)
+	}
 }
 
 // backoff returns the full-jitter delay before retry n (n ≥ 1): uniform in

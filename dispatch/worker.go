@@ -13,7 +13,8 @@
 // Completed batches are appended to a delivery lane (emit) and never waited
 // for, so a slow target cannot hold up the records of others. A record the
 // Batcher refuses (too large for MaxBytes, invalid) goes to its lane as a
-// batch without payload, to be dead-lettered with ReasonInvalid.
+// batch without payload, to be dead-lettered with ReasonInvalid; such a
+// batch was not made by the Batcher and is never recycled.
 
 package dispatch
 
@@ -173,10 +174,16 @@ func (w *worker) setBusy() {
 	w.mu.Unlock()
 }
 
-// emit hands a completed batch to its target's lane for this worker.
+// emit hands a completed batch to its target's lane for this worker. With
+// RecycleBatches the job names this worker's Batcher, so that the lane can
+// hand the batch's memory back to it once the batch is settled.
 func (w *worker) emit(b batch.Batch) {
 	t := (*w.p.targets.Load())[b.Target]
-	t.lanes[w.id%len(t.lanes)].push(job{b: b})
+	j := job{b: b}
+	if w.p.cfg.RecycleBatches {
+		j.from = w.batcher
+	}
+	t.lanes[w.id%len(t.lanes)].push(j)
 }
 
 // refuse sends a record the Batcher refused to be dead-lettered.
