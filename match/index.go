@@ -31,6 +31,7 @@ package match
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -102,9 +103,16 @@ type smallRule struct {
 // The offsets of smallRule cannot overflow.
 const _ = uint16(2 * smallBucket * MaxFilterLen)
 
-// smallLimit is the threshold in use; tests set it to 0 to exercise the
-// tables with small rule sets.
-var smallLimit = smallBucket
+// smallLimit is the threshold in use. Tests of this package set it to 0 to
+// exercise the tables with small rule sets; tests of other packages (the
+// fuzz oracle) do the same by setting the environment variable
+// NOTIFYMUX_MATCH_TABLES=1, which is meant for nothing else.
+var smallLimit = func() int {
+	if os.Getenv("NOTIFYMUX_MATCH_TABLES") == "1" {
+		return 0
+	}
+	return smallBucket
+}()
 
 // probe is one length at which Match looks a key's prefix up, with the last
 // bytes that stored prefixes of that length end with. Prefixes usually end
@@ -122,12 +130,12 @@ type probe struct {
 	sfx  uint64
 }
 
-// pslot holds the rules of one stored prefix: the trie of their suffixes,
-// and, when the prefix has exactly one rule, that rule, which Match then
-// checks directly instead of walking the trie (one cache miss fewer).
+// pslot holds the rules of one stored prefix: when the prefix has exactly
+// one rule, that rule, which Match checks directly (one cache miss fewer
+// than a trie walk, and no trie node kept); else the trie of their suffixes.
 type pslot struct {
-	one  *Rule
-	sfx  *strie
+	one  *Rule  // the prefix's only rule, or nil
+	sfx  *strie // the suffix trie, when one is nil
 	last uint64 // bit c&63 set when a suffix ends with byte c; all set for ""
 }
 
@@ -554,16 +562,19 @@ func (x *Index) Rules(bucket string) []Rule {
 	for _, r := range b.ids {
 		out = append(out, *r)
 	}
-	slices.SortFunc(out, func(a, b Rule) int {
-		if c := strings.Compare(a.Prefix, b.Prefix); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Suffix, b.Suffix); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	slices.SortFunc(out, func(a, b Rule) int { return compareRules(&a, &b) })
 	return out
+}
+
+// compareRules orders rules by prefix, then suffix, then ID.
+func compareRules(a, b *Rule) int {
+	if c := strings.Compare(a.Prefix, b.Prefix); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Suffix, b.Suffix); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
 }
 
 // Buckets returns the names of the buckets that hold rules, sorted.
@@ -645,11 +656,29 @@ func (b *bucket) check(r *Rule) error {
 // r.Suffix and for suffixes that end with r.Suffix.
 //
 // The cost is the length of r.Prefix plus the number of stored prefixes
-// that extend r.Prefix and share an event with r: adding a short prefix
-// above many stored ones visits each of them (about 30 ms for 100k on the
-// development machine) unless the bucket holds none of r's events.
+// that extend r.Prefix, share an event with r and have a suffix ending like
+// r.Suffix: adding a short prefix above many stored ones visits each of
+// them (about 1 ms for 100k on the development machine). A small bucket,
+// which keeps no tables, compares r with each of its rules instead.
 func (b *bucket) conflicts(r *Rule, fn func(*Rule) bool) {
 	if b.cur == nil || b.cur.mask&r.Events == 0 {
+		return
+	}
+	if b.cur.nsmall > 0 {
+		// In prefix order, as the tables yield them (then by suffix and
+		// ID), so the rule Add names does not depend on map order.
+		var hs []*Rule
+		for _, h := range b.ids {
+			if _, _, ok := Overlap(*r, *h); ok {
+				hs = append(hs, h)
+			}
+		}
+		slices.SortFunc(hs, compareRules)
+		for _, h := range hs {
+			if !fn(h) {
+				return
+			}
+		}
 		return
 	}
 	// Two non-empty suffixes are comparable only if they end with the same
@@ -661,7 +690,15 @@ func (b *bucket) conflicts(r *Rule, fn func(*Rule) bool) {
 		if pe := v.(*prefixEntry); pe.events&r.Events == 0 || pe.last&last == 0 {
 			return false
 		}
-		more = suffixConflicts(b.cur.suffixes(prefix), r, fn)
+		if p := b.cur.slot(prefix); p.one != nil {
+			// A lone rule keeps no trie: compare it directly.
+			if h := p.one; h.Events&r.Events&AllEvents != 0 &&
+				(strings.HasSuffix(h.Suffix, r.Suffix) || strings.HasSuffix(r.Suffix, h.Suffix)) {
+				more = fn(h)
+			}
+		} else {
+			more = suffixConflicts(p.sfx, r, fn)
+		}
 		return !more
 	}
 	b.prefixes.WalkPath(r.Prefix, func(p string, v any) bool {
@@ -675,12 +712,38 @@ func (b *bucket) conflicts(r *Rule, fn func(*Rule) bool) {
 	}
 }
 
-// suffixes returns the suffix trie stored at exactly prefix, or nil.
-func (v *view) suffixes(prefix string) *strie {
+// slotOf returns the prefix-table slot for the suffix trie sfx (nil: none).
+func slotOf(sfx *strie) pslot {
+	slot := pslot{sfx: sfx}
+	if sfx != nil {
+		slot.last = lastBytes(sfx)
+		if len(sfx.kids) == 0 && len(sfx.val.more) == 0 {
+			// One rule: Match checks it directly, so the slot keeps
+			// no trie (a node is 144 bytes; most prefixes have one rule).
+			slot.one, slot.sfx = sfx.val.first, nil
+		}
+	}
+	return slot
+}
+
+// slot returns the slot of exactly prefix; its zero value if there is none.
+func (v *view) slot(prefix string) pslot {
 	if v == nil {
-		return nil
+		return pslot{}
 	}
 	p, _ := v.tab.lookup(xxhash.Sum64String(prefix), prefix, prefixOf)
+	return p
+}
+
+// suffixes returns the suffix trie of the rules at exactly prefix, or nil.
+// A slot with one rule keeps no trie; this builds one, for writers.
+func (v *view) suffixes(prefix string) *strie {
+	p := v.slot(prefix)
+	if p.one != nil {
+		return update[ruleSet](nil, p.one.Suffix, func(ruleSet, EventSet) (ruleSet, EventSet) {
+			return newRuleSet([]*Rule{p.one})
+		})
+	}
 	return p.sfx
 }
 
@@ -769,9 +832,20 @@ func (b *bucket) remove(r *Rule) {
 	b.update(r, func(rs []*Rule) []*Rule {
 		return slices.DeleteFunc(rs, func(h *Rule) bool { return h == r })
 	})
-	if pe.n > 0 {
+	if pe.n == 0 {
+		return
+	}
+	if b.cur.tab != nil {
 		s := b.cur.suffixes(r.Prefix)
 		pe.events, pe.last = s.mask, lastBytes(s)
+		return
+	}
+	pe.events, pe.last = 0, 0 // a small bucket: recount from its rules
+	for _, h := range b.ids {
+		if h.Prefix == r.Prefix {
+			pe.events |= h.Events & AllEvents
+			pe.last |= lastBit(h.Suffix)
+		}
 	}
 }
 
@@ -847,25 +921,44 @@ func (b *bucket) update(r *Rule, edit func([]*Rule) []*Rule) {
 			nv.tab = old.tab
 		}
 	}
-	sfx := update(nv.suffixes(r.Prefix), r.Suffix, func(rs ruleSet, _ EventSet) (ruleSet, EventSet) {
-		return newRuleSet(edit(rs.list()))
-	})
-	slot := pslot{sfx: sfx}
-	if sfx != nil {
-		slot.last = lastBytes(sfx)
-		if len(sfx.kids) == 0 && len(sfx.val.more) == 0 {
-			slot.one = sfx.val.first
+	switch {
+	case len(b.ids) <= min(smallLimit, smallBucket):
+		// A small bucket is matched on the copies setSmall makes and
+		// checked against each of its rules: it keeps no tables.
+		nv.tab, nv.probes = nil, nil
+		b.reprobe = true
+	case nv.tab == nil:
+		// Too many rules for a small bucket, and no tables yet: build
+		// them from every rule (b.ids already holds the change).
+		byPrefix := make(map[string][]*Rule)
+		for _, h := range b.ids {
+			byPrefix[h.Prefix] = append(byPrefix[h.Prefix], h)
 		}
-	}
-	nv.tab = hset(nv.tab, xxhash.Sum64String(r.Prefix), 0, r.Prefix, slot, sfx == nil, prefixOf, b.gen)
-	switch old := b.cur; {
-	case b.reprobe || old == nil:
+		for prefix, hs := range byPrefix {
+			var sfx *strie
+			for _, h := range hs {
+				sfx = update(sfx, h.Suffix, func(rs ruleSet, _ EventSet) (ruleSet, EventSet) {
+					return newRuleSet(append(rs.list(), h))
+				})
+			}
+			nv.tab = hset(nv.tab, xxhash.Sum64String(prefix), 0, prefix, slotOf(sfx), false, prefixOf, b.gen)
+		}
 		nv.probes = b.probes(nv.inprobe[:0])
 		b.reprobe = false
-	case nv != old && len(old.probes) <= len(nv.inprobe):
-		nv.probes = append(nv.inprobe[:0], old.probes...)
-	case nv != old:
-		nv.probes = old.probes // immutable once published; shared
+	default:
+		sfx := update(nv.suffixes(r.Prefix), r.Suffix, func(rs ruleSet, _ EventSet) (ruleSet, EventSet) {
+			return newRuleSet(edit(rs.list()))
+		})
+		nv.tab = hset(nv.tab, xxhash.Sum64String(r.Prefix), 0, r.Prefix, slotOf(sfx), sfx == nil, prefixOf, b.gen)
+		switch old := b.cur; {
+		case b.reprobe || old == nil:
+			nv.probes = b.probes(nv.inprobe[:0])
+			b.reprobe = false
+		case nv != old && len(old.probes) <= len(nv.inprobe):
+			nv.probes = append(nv.inprobe[:0], old.probes...)
+		case nv != old:
+			nv.probes = old.probes // immutable once published; shared
+		}
 	}
 	nv.setSmall(b, smallLimit)
 	nv.mask = 0
