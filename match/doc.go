@@ -88,8 +88,10 @@
 // never waits for a writer.
 //
 // Writers (Add, AddAll, Remove, Replace) are serialised. Each checks for
-// overlap on a go-radix tree of prefixes and the tries of suffixes before it
-// changes anything. Add and Remove then publish a new immutable version that
+// overlap before it changes anything: in a bucket of at most twelve rules by
+// comparing the new rule with each, in a larger one on a go-radix tree of
+// prefixes and the tries of suffixes (a small bucket keeps neither table nor
+// tries, only the go-radix tree). Add and Remove then publish a new immutable version that
 // shares everything but the copied nodes on the changed paths; AddAll and
 // Replace build the new version of each bucket they touch (rebuilding a
 // bucket that already holds rules) and publish it once. The conflict check

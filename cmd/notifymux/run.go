@@ -421,6 +421,9 @@ func newRunner(o runOptions, x *match.Index, regions map[string]string, stdout, 
 		MaxRetries:   retries,
 		RetryBase:    o.backoff,
 		RetryMax:     max(o.backoff, 30*time.Second),
+		// JSONLines, HTTP and deadLetterFile keep nothing of a batch
+		// once they return, and OnDeadLetterError above only counts.
+		RecycleBatches: true,
 	})
 	if err != nil {
 		if r.http != nil {
@@ -712,6 +715,10 @@ func (d *deadLetterFile) open() (*dispatch.JSONLines, error) {
 	}
 	return d.jl, nil
 }
+
+// ReleasesBatches reports true: a dead letter is written out before
+// DispatchDeadLetter returns, so the pipeline may recycle its batch.
+func (d *deadLetterFile) ReleasesBatches() bool { return true }
 
 // Dispatch writes b as a dead letter without a story.
 func (d *deadLetterFile) Dispatch(ctx context.Context, b batch.Batch) error {
