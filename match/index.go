@@ -3,23 +3,29 @@
 //
 // Read side. One immutable hash table (hamt.go), published through an
 // atomic.Pointer, maps a bucket name to that bucket's current view. A view
-// holds the sorted distinct lengths of the bucket's stored prefixes and a
-// second table from each stored prefix to an immutable trie of that prefix's
-// suffixes (trie.go), whose nodes hold the rules. Match loads the root once,
-// so it sees one consistent configuration and never waits on a writer; it
-// probes the prefix table once per stored length up to the key's length and
-// walks the key backwards through the suffix trie of each prefix it finds.
-// Rules never overlap, so the first rule found is the only one.
+// of a bucket of at most twelve rules holds copies of their events and
+// filter bytes, which Match tests in turn. A view of a larger bucket holds
+// the sorted distinct lengths of its stored prefixes and a second table from
+// each stored prefix to its rule (when it has one) or to an immutable trie
+// of that prefix's suffixes (trie.go), whose nodes hold the rules. Match
+// loads the root once, so it sees one consistent configuration and never
+// waits on a writer; it probes the prefix table once per stored length up to
+// the key's length (less the lengths that cannot match, see probe) and walks
+// the key backwards through the suffix trie of each prefix it finds. Rules
+// never overlap, so the first rule found is the only one.
 //
 // Write side (guarded by Index.mu). Per bucket, a go-radix tree maps each
 // stored prefix to its event union and rule count, and a map holds rules by
-// ID. The conflict check enumerates candidate prefixes with go-radix WalkPath
+// ID. In a small bucket the conflict check compares the new rule with each.
+// In a larger one it enumerates candidate prefixes with go-radix WalkPath
 // (stored prefixes of the new prefix) and WalkPrefix (stored prefixes that
-// extend it) and searches each candidate's suffix trie for suffixes that are
-// comparable with the new suffix, pruning by event masks. Only when the rule
-// is accepted is the new version built, by copying the nodes on the changed
-// paths, and published with one atomic store; a refused write changes
-// nothing. A write copies O(key length) nodes, never a whole bucket.
+// extend it) and searches each candidate's rule or suffix trie for suffixes
+// that are comparable with the new suffix, pruning by event masks and last
+// bytes. Only when the rule is accepted is the new version built, by copying
+// the nodes on the changed paths, and published with one atomic store; a
+// refused write changes nothing. A write copies O(key length) nodes, never a
+// whole bucket, except that the write that takes a bucket past twelve rules
+// builds its tables from all thirteen.
 //
 // Locality. Match is bound by dependent cache misses, so the read side is
 // laid out to take few: table nodes are allocated with their slots, trie
@@ -665,8 +671,9 @@ func (b *bucket) conflicts(r *Rule, fn func(*Rule) bool) {
 		return
 	}
 	if b.cur.nsmall > 0 {
-		// In prefix order, as the tables yield them (then by suffix and
-		// ID), so the rule Add names does not depend on map order.
+		// Sorted by prefix, suffix and ID, so the rule Add names does not
+		// depend on map order. (The tables also yield prefix order, but
+		// within a prefix they may name another of several overlaps.)
 		var hs []*Rule
 		for _, h := range b.ids {
 			if _, _, ok := Overlap(*r, *h); ok {
@@ -909,6 +916,9 @@ func (b *bucket) probes(dst []probe) []probe {
 
 // update sets b.cur to a new view in which the rules at (r.Prefix, r.Suffix)
 // are replaced by edit(a copy of the old ones); nil when b becomes empty.
+// b.ids already holds the change: a small bucket's view, and the tables of a
+// bucket that has just grown past small, are built from it and edit is not
+// called.
 func (b *bucket) update(r *Rule, edit func([]*Rule) []*Rule) {
 	if len(b.ids) == 0 {
 		b.cur = nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -479,5 +480,164 @@ func TestAddAll(t *testing.T) {
 	}
 	if got, _ := x.Match("b3", ObjectCreatedPut, "u/10/a.jpg"); got.ID != "r10" {
 		t.Errorf("r10 lost: %+v", got)
+	}
+}
+
+// TestBucketSizeTransitions drives buckets back and forth across the
+// small-bucket limit (12 rules, where a bucket gains or drops its tables)
+// with Add, Remove, AddAll into buckets that hold rules and Replace, and
+// after every step compares Match, Len, Conflicts and the refusals with the
+// linear model. It runs with the limit and with tables for every bucket.
+func TestBucketSizeTransitions(t *testing.T) {
+	for _, limit := range []int{smallBucket, 0} {
+		t.Run(fmt.Sprint("small=", limit), func(t *testing.T) {
+			defer func(old int) { smallLimit = old }(smallLimit)
+			smallLimit = limit
+			testBucketSizeTransitions(t)
+		})
+	}
+}
+
+func testBucketSizeTransitions(t *testing.T) {
+	buckets := []string{"b1", "b2"}
+	up, down := 0, 0
+	for seed := uint64(0); seed < 30; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		x, lin := New(), linear{}
+		nextID := 0
+		rule := func(bucket string) Rule {
+			nextID++
+			r := Rule{ID: fmt.Sprint("r", nextID), Bucket: bucket, Events: tinyEvents[rng.IntN(len(tinyEvents))],
+				Prefix: tinyString(rng, 2), Suffix: tinyString(rng, 2), Target: "f"}
+			if rng.IntN(4) > 0 { // room for more than 12 disjoint rules
+				r.Prefix += fmt.Sprint(rng.IntN(40), "/")
+			}
+			return r
+		}
+		for step := 0; step < 150; step++ {
+			bucket := buckets[rng.IntN(2)]
+			before := len(lin[bucket])
+			what := ""
+			switch op := rng.IntN(10); {
+			case op < 5:
+				r := rule(bucket)
+				what = fmt.Sprintf("Add(%+v)", r)
+				err := x.Add(r)
+				if want := lin.add(r); want != (err != nil) {
+					t.Fatalf("seed %d step %d: %s = %v, linear conflict = %v", seed, step, what, err, want)
+				}
+			case op < 8 && before > 0:
+				for k := rng.IntN(4) + 1; k > 0 && len(lin[bucket]) > 0; k-- {
+					rs := lin[bucket]
+					i := rng.IntN(len(rs))
+					if !x.Remove(bucket, rs[i].ID) {
+						t.Fatalf("seed %d step %d: Remove(%s, %s) = false", seed, step, bucket, rs[i].ID)
+					}
+					lin[bucket] = append(rs[:i:i], rs[i+1:]...)
+				}
+				what = "Remove"
+			case op < 9:
+				var rs []Rule
+				for k := rng.IntN(15) + 1; k > 0; k-- {
+					rs = append(rs, rule(buckets[rng.IntN(2)]))
+				}
+				what = fmt.Sprintf("AddAll(%d rules)", len(rs))
+				trial := linear{}
+				for b, held := range lin {
+					trial[b] = slices.Clone(held)
+				}
+				conflict := false
+				for _, r := range rs {
+					conflict = conflict || trial.add(r)
+				}
+				err := x.AddAll(rs)
+				if conflict != (err != nil) {
+					t.Fatalf("seed %d step %d: %s = %v, linear conflict = %v", seed, step, what, err, conflict)
+				}
+				if !conflict {
+					lin = trial
+				}
+			default:
+				// Keep some held rules, add a few new ones.
+				var rs []Rule
+				for _, r := range lin[bucket] {
+					if rng.IntN(3) > 0 {
+						rs = append(rs, r)
+					}
+				}
+				for k := rng.IntN(6); k > 0; k-- {
+					rs = append(rs, rule(bucket))
+				}
+				what = fmt.Sprintf("Replace(%s, %d rules)", bucket, len(rs))
+				trial := linear{}
+				conflict := false
+				for _, r := range rs {
+					conflict = conflict || trial.add(r)
+				}
+				err := x.Replace(bucket, rs)
+				if conflict != (err != nil) {
+					t.Fatalf("seed %d step %d: %s = %v, linear conflict = %v", seed, step, what, err, conflict)
+				}
+				if !conflict {
+					lin[bucket] = trial[bucket]
+				}
+			}
+			switch after := len(lin[bucket]); {
+			case before <= smallBucket && after > smallBucket:
+				up++
+			case before > smallBucket && after <= smallBucket:
+				down++
+			}
+			checkAgainstLinear(t, fmt.Sprintf("seed %d step %d after %s", seed, step, what), x, lin, buckets, rng)
+		}
+	}
+	if up < 20 || down < 20 {
+		t.Errorf("buckets crossed %d rules upwards %d times and downwards %d times; want at least 20 each", smallBucket, up, down)
+	}
+}
+
+// checkAgainstLinear compares x with lin: Len, Match on short keys and on
+// keys built from each held rule for every COS event, and Conflicts for a
+// random rule.
+func checkAgainstLinear(t *testing.T, where string, x *Index, lin linear, buckets []string, rng *rand.Rand) {
+	t.Helper()
+	n := 0
+	for _, bucket := range buckets {
+		n += len(lin[bucket])
+		keys := []string{"", "a", "b", "/", "ab", "a/", "b/a", "/ab"}
+		for _, r := range lin[bucket] {
+			keys = append(keys, r.Prefix+r.Suffix, r.Prefix+"x"+r.Suffix, r.Prefix)
+		}
+		for _, key := range keys {
+			for e := Event(1); e <= ObjectRemoveDeleteMarkerCreated; e++ {
+				want := lin.match(bucket, e, key)
+				got, ok := x.Match(bucket, e, key)
+				if len(want) > 1 {
+					t.Fatalf("%s: linear holds overlapping rules %v", where, want)
+				}
+				if ok != (len(want) == 1) || ok && got.ID != want[0] {
+					t.Fatalf("%s: Match(%s, %v, %q) = %q %v, want %v", where, bucket, e, key, got.ID, ok, want)
+				}
+			}
+		}
+		probe := Rule{ID: "probe", Bucket: bucket, Events: tinyEvents[rng.IntN(len(tinyEvents))], Prefix: tinyString(rng, 2), Suffix: tinyString(rng, 2), Target: "f"}
+		var want []string
+		for _, h := range lin[bucket] {
+			if _, _, ok := Overlap(probe, h); ok {
+				want = append(want, h.ID)
+			}
+		}
+		var got []string
+		for _, ce := range x.Conflicts(probe) {
+			got = append(got, ce.Existing.ID)
+		}
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: Conflicts(%+v) = %v, want %v", where, probe, got, want)
+		}
+	}
+	if x.Len() != n {
+		t.Fatalf("%s: Len = %d, want %d", where, x.Len(), n)
 	}
 }
