@@ -37,6 +37,12 @@ var jsonSafe = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
+// AppendJSONString appends s to dst as a quoted JSON string, escaped exactly
+// as encoding/json.Marshal escapes it (see the top of this file; FuzzEscape
+// checks it). It allocates nothing once dst has room. The payload encoders,
+// dispatch.JSONLines and the notifymux command all write strings with it.
+func AppendJSONString(dst []byte, s string) []byte { return appendString(dst, s) }
+
 // appendString appends s as a quoted JSON string.
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')

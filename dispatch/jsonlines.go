@@ -27,7 +27,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/notifymux/notifymux/batch"
 )
@@ -63,7 +62,7 @@ func (j *JSONLines) Dispatch(_ context.Context, b batch.Batch) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.buf = append(j.buf[:0], `{"target":`...)
-	j.buf = appendJSONString(j.buf, b.Target)
+	j.buf = batch.AppendJSONString(j.buf, b.Target)
 	j.buf = appendBatchFields(j.buf, &b)
 	return j.write()
 }
@@ -73,12 +72,12 @@ func (j *JSONLines) DispatchDeadLetter(_ context.Context, d DeadLetter) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.buf = append(j.buf[:0], `{"target":`...)
-	j.buf = appendJSONString(j.buf, d.Batch.Target)
+	j.buf = batch.AppendJSONString(j.buf, d.Batch.Target)
 	j.buf = append(j.buf, `,"reason":`...)
-	j.buf = appendJSONString(j.buf, string(d.Reason))
+	j.buf = batch.AppendJSONString(j.buf, string(d.Reason))
 	j.buf = append(j.buf, `,"error":`...)
 	if d.Err != nil {
-		j.buf = appendJSONString(j.buf, d.Err.Error())
+		j.buf = batch.AppendJSONString(j.buf, d.Err.Error())
 	} else {
 		j.buf = append(j.buf, "null"...)
 	}
@@ -140,9 +139,9 @@ func (j *JSONLines) write() error {
 // appendBatchFields appends the batch's fields after the target.
 func appendBatchFields(dst []byte, b *batch.Batch) []byte {
 	dst = append(dst, `,"format":`...)
-	dst = appendJSONString(dst, b.Format.String())
+	dst = batch.AppendJSONString(dst, b.Format.String())
 	dst = append(dst, `,"contentType":`...)
-	dst = appendJSONString(dst, b.ContentType)
+	dst = batch.AppendJSONString(dst, b.ContentType)
 	dst = append(dst, `,"records":`...)
 	dst = strconv.AppendInt(dst, int64(len(b.Records)), 10)
 	dst = appendTimeField(dst, "opened", b.Opened)
@@ -156,13 +155,13 @@ func appendBatchFields(dst []byte, b *batch.Batch) []byte {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"bucket":`...)
-			dst = appendJSONString(dst, r.Bucket)
+			dst = batch.AppendJSONString(dst, r.Bucket)
 			dst = append(dst, `,"key":`...)
-			dst = appendJSONString(dst, r.Key)
+			dst = batch.AppendJSONString(dst, r.Key)
 			dst = append(dst, `,"event":`...)
-			dst = appendJSONString(dst, r.Event.String())
+			dst = batch.AppendJSONString(dst, r.Event.String())
 			dst = append(dst, `,"sequencer":`...)
-			dst = appendJSONString(dst, r.Sequencer)
+			dst = batch.AppendJSONString(dst, r.Sequencer)
 			dst = append(dst, '}')
 		}
 		return append(dst, ']')
@@ -181,55 +180,5 @@ func appendTimeField(dst []byte, name string, t time.Time) []byte {
 	}
 	dst = append(dst, '"')
 	dst = t.UTC().AppendFormat(dst, time.RFC3339Nano)
-	return append(dst, '"')
-}
-
-// appendJSONString appends s as a JSON string: '"' and '\\' escaped, control
-// characters as \n, \t, … or \u00XX, invalid UTF-8 as \ufffd, and U+2028 and
-// U+2029 escaped so that a line stays one line for every JSON reader.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }

@@ -21,10 +21,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/notifymux/notifymux/batch"
 	"github.com/notifymux/notifymux/match"
 )
 
@@ -158,15 +157,15 @@ func (m *matcher) run(ctx context.Context, in io.Reader, stderr io.Writer) (int,
 func (m *matcher) answer(ev *inputEvent) error {
 	r, ok := m.x.Match(ev.Bucket, ev.Event, ev.Key)
 	b := append(m.buf[:0], `{"bucket":`...)
-	b = appendJSONString(b, ev.Bucket)
+	b = batch.AppendJSONString(b, ev.Bucket)
 	b = append(b, `,"event":`...)
-	b = appendJSONString(b, ev.EventName)
+	b = batch.AppendJSONString(b, ev.EventName)
 	b = append(b, `,"key":`...)
-	b = appendJSONString(b, ev.Key)
+	b = batch.AppendJSONString(b, ev.Key)
 	b = append(b, `,"target":`...)
-	b = appendJSONString(b, r.Target)
+	b = batch.AppendJSONString(b, r.Target)
 	b = append(b, `,"rule":`...)
-	b = appendJSONString(b, r.ID)
+	b = batch.AppendJSONString(b, r.ID)
 	if m.explain && !ok {
 		b = append(b, `,"nearest":[`...)
 		for i, n := range nearest(m.byBucket[ev.Bucket], ev.Event, ev.Key, 3) {
@@ -174,15 +173,15 @@ func (m *matcher) answer(ev *inputEvent) error {
 				b = append(b, ',')
 			}
 			b = append(b, `{"rule":`...)
-			b = appendJSONString(b, n.rule.ID)
+			b = batch.AppendJSONString(b, n.rule.ID)
 			b = append(b, `,"target":`...)
-			b = appendJSONString(b, n.rule.Target)
+			b = batch.AppendJSONString(b, n.rule.Target)
 			b = append(b, `,"failed":[`...)
 			for j, f := range n.failed {
 				if j > 0 {
 					b = append(b, ',')
 				}
-				b = appendJSONString(b, f)
+				b = batch.AppendJSONString(b, f)
 			}
 			b = append(b, "]}"...)
 		}
@@ -225,57 +224,4 @@ func nearest(rules []match.Rule, e match.Event, key string, n int) []nearRule {
 		return cmp.Or(cmp.Compare(len(a.failed), len(b.failed)), cmp.Compare(b.shared, a.shared), strings.Compare(a.rule.ID, b.rule.ID))
 	})
 	return out[:min(n, len(out))]
-}
-
-// appendJSONString appends s as a JSON string: quotes, backslashes and
-// control characters escaped, invalid UTF-8 replaced by U+FFFD, as
-// encoding/json does (without its HTML escaping).
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, `\u00`...)
-				b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, `\u202`...)
-			b = strconv.AppendInt(b, int64(r&0xf), 16)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

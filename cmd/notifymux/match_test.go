@@ -27,21 +27,6 @@ func benchMatcher(tb testing.TB, out io.Writer) *matcher {
 	return &matcher{x: x, out: newWriter(out)}
 }
 
-func TestAppendJSONString(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                 `""`,
-		"plain/key.jpg":    `"plain/key.jpg"`,
-		"q\"b\\":           `"q\"b\\"`,
-		"\n\r\t\x00\x1f":   `"\n\r\t\u0000\u001f"`,
-		"é<&>\u2028\u2029": `"é<&>\u2028\u2029"`,
-		"bad\xffutf8":      `"bad\ufffdutf8"`,
-	} {
-		if got := string(appendJSONString(nil, in)); got != want {
-			t.Errorf("appendJSONString(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 func TestAnswerAllocations(t *testing.T) {
 	m := benchMatcher(t, io.Discard)
 	ev := &inputEvent{Bucket: "bucket-7", EventName: "cos:ObjectCreated:Put", Event: match.ObjectCreatedPut, Key: "images/3/a.jpg"}

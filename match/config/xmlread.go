@@ -139,32 +139,16 @@ func (p *xmlReader) document() error {
 
 // notification reads the children of NotificationConfiguration.
 func (p *xmlReader) notification() error {
-	for {
-		tok, err := p.token()
-		if err != nil {
-			return err
+	return p.children(func(name string, line int) error {
+		if targets, ok := xmlKinds[name]; ok {
+			return p.configuration(name, targets)
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.StartElement:
-			name := t.Name.Local
-			if targets, ok := xmlKinds[name]; ok {
-				if err := p.configuration(name, targets); err != nil {
-					return err
-				}
-				continue
-			}
-			line := p.line()
-			if name != "EventBridgeConfiguration" {
-				p.errs = append(p.errs, &Error{Line: line, Element: name,
-					Err: because(ErrUnexpected, "unknown element <%s> in NotificationConfiguration", name)})
-			}
-			if err := p.skip(); err != nil {
-				return err
-			}
+		if name != "EventBridgeConfiguration" {
+			p.errs = append(p.errs, &Error{Line: line, Element: name,
+				Err: because(ErrUnexpected, "unknown element <%s> in NotificationConfiguration", name)})
 		}
-	}
+		return p.skip()
+	})
 }
 
 // xmlConfig collects one configuration element while it is read.
@@ -294,12 +278,12 @@ func (p *xmlReader) configuration(kind string, targets []string) error {
 
 // filter reads Filter/S3Key/FilterRule{Name,Value}.
 func (p *xmlReader) filter(c *xmlConfig) error {
-	return p.children(c, "Filter", func(name string, line int) error {
+	return p.children(func(name string, line int) error {
 		if name != "S3Key" {
 			c.fail(line, "Filter/"+name, because(ErrUnexpected, "unknown element <%s> in Filter", name))
 			return p.skip()
 		}
-		return p.children(c, "Filter/S3Key", func(name string, line int) error {
+		return p.children(func(name string, line int) error {
 			if name != "FilterRule" {
 				c.fail(line, "Filter/S3Key/"+name, because(ErrUnexpected, "unknown element <%s> in S3Key", name))
 				return p.skip()
@@ -314,7 +298,7 @@ func (p *xmlReader) filterRule(c *xmlConfig, ruleLine int) error {
 	var ruleName, value string
 	var nameSeen, valueSeen bool
 	var valueLine int
-	err := p.children(c, path, func(name string, line int) error {
+	err := p.children(func(name string, line int) error {
 		switch name {
 		case "Name", "Value":
 			v, err := p.text(c, path+"/"+name)
@@ -375,7 +359,7 @@ func (p *xmlReader) filterRule(c *xmlConfig, ruleLine int) error {
 // children calls fn for each child element of the element whose start tag
 // was just read, with its name and line, until its end tag. fn must consume
 // the child entirely. Text between children is ignored.
-func (p *xmlReader) children(c *xmlConfig, path string, fn func(name string, line int) error) error {
+func (p *xmlReader) children(fn func(name string, line int) error) error {
 	for {
 		tok, err := p.token()
 		if err != nil {
