@@ -7,7 +7,10 @@
 
 package config
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // regionShortNames maps the short region names Tencent Cloud uses in COS
 // event records and SCF resource names to the full region names.
@@ -53,4 +56,28 @@ func TargetRegion(target string) (string, bool) {
 		return "", false
 	}
 	return f[3], true
+}
+
+// cosRegionsWithoutShortName are the full names of COS regions that have no
+// short name in regionShortNames.
+var cosRegionsWithoutShortName = []string{
+	"ap-shenzhen-fsi", "ap-shanghai-fsi", "ap-beijing-fsi", "ap-jakarta", "sa-saopaulo",
+}
+
+// ParseCOSRegion returns the full name of the COS region given by its full or
+// short name ("gz" → "ap-guangzhou"), ignoring case. A name that is neither
+// is an error that names it.
+func ParseCOSRegion(name string) (string, error) {
+	full := CanonicalRegion(name)
+	for _, f := range regionShortNames {
+		if f == full {
+			return full, nil
+		}
+	}
+	for _, f := range cosRegionsWithoutShortName {
+		if f == full {
+			return full, nil
+		}
+	}
+	return "", fmt.Errorf("config: %s is not a COS region (want a full name such as ap-guangzhou or a short one such as gz)", quote(name))
 }
