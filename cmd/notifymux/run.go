@@ -646,11 +646,13 @@ func (r *runner) summary(name string, interrupted bool) int {
 			break
 		}
 		fmt.Fprintf(&b, "  %s: matched %d, delivered %d in %s", t.Target, t.Matched, t.Delivered, count(t.Batches, "batch", "batches"))
+		if t.Retried > 0 {
+			fmt.Fprintf(&b, ", retried %s in %s", count(t.Retried, "record", "records"), count(t.RetryAttempts, "attempt", "attempts"))
+		}
 		for _, f := range []struct {
 			n    int64
 			what string
 		}{
-			{int64(t.Retried), "retried"},
 			{int64(t.DeadLettered), "dead-lettered"},
 			{int64(t.DeadLetterFailed), "dead-letter failed"},
 			{int64(t.Dropped), "dropped"},

@@ -174,7 +174,7 @@ func runCommand(ctx context.Context, args ...string) (int, string, string) {
 }
 
 // statsLine parses the summary's statistics line.
-var statsLine = regexp.MustCompile(`published (\d+) \(matched (\d+), unmatched (\d+)\): delivered (\d+) in (\d+) batches, retried (\d+), dead-lettered (\d+), dead-letter failed (\d+), dropped (\d+), rejected (\d+), queued (\d+)`)
+var statsLine = regexp.MustCompile(`published (\d+) \(matched (\d+), unmatched (\d+)\): delivered (\d+) in (\d+) batches, retried (\d+) records? in (\d+) attempts?, dead-lettered (\d+), dead-letter failed (\d+), dropped (\d+), rejected (\d+), queued (\d+)`)
 
 func parseStats(t *testing.T, stderr string) dispatch.Stats {
 	t.Helper()
@@ -187,7 +187,7 @@ func parseStats(t *testing.T, stderr string) dispatch.Stats {
 		n[i], _ = strconv.ParseUint(m[i], 10, 64)
 	}
 	s := dispatch.Stats{Published: n[1], Matched: n[2], Unmatched: n[3], Delivered: n[4], Batches: n[5], Retried: n[6],
-		DeadLettered: n[7], DeadLetterFailed: n[8], Dropped: n[9], Rejected: n[10], Queued: int64(n[11])}
+		RetryAttempts: n[7], DeadLettered: n[8], DeadLetterFailed: n[9], Dropped: n[10], Rejected: n[11], Queued: int64(n[12])}
 	if s.Published != s.Matched+s.Unmatched ||
 		s.Matched != s.Delivered+s.DeadLettered+s.DeadLetterFailed+s.Dropped+s.Rejected+uint64(s.Queued) {
 		t.Errorf("statistics do not add up: %+v", s)
