@@ -378,7 +378,7 @@ func TestRunInterruptWhileDelivering(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 			defer cancel()
 			start := time.Now()
-			code, _, stderr := runCommand(ctx, "-rules", "examples/testpic.xml", "-in", in, "-to", srv.URL, "-secret", "s",
+			code, _, stderr := runCommand(ctx, "-rules", "examples/testpic.xml", "-in", in, "-to", srv.URL, "-secret-file", secretFile(t),
 				"-drain", "100ms", "-timeout", "1m", "-dead-letter", dl, "-queue", queue)
 			if elapsed := time.Since(start); elapsed > 10*time.Second {
 				t.Errorf("run took %v after the interrupt", elapsed)
@@ -544,4 +544,14 @@ func equalUnordered(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// secretFile writes an HMAC key to a file of the test's and returns its path.
+func secretFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(path, []byte("s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
