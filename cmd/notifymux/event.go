@@ -156,6 +156,9 @@ func runEvent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return usageError(stderr, "event", "-event: %s", strings.TrimPrefix(err.Error(), "match: "))
 	}
+	if *region, err = checkRegion(f, *region); err != nil {
+		return usageError(stderr, "event", "%v", err)
+	}
 	if err := checkKey(*key); err != nil {
 		return usageError(stderr, "event", "-key: %v", err)
 	}

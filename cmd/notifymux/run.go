@@ -143,7 +143,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.StringVar(&o.to, "to", "-", "where payloads go: - (standard output), an http(s) URL, or a JSON file of target → URL")
 	format := fs.String("format", "cos", "payload format: cos, s3 or cloudevents")
 	fs.StringVar(&o.appID, "appid", "", "the APPID of events that carry none (COS)")
-	fs.StringVar(&o.region, "region", "", "the region of events that carry none (default: the bucket's region in the rules file)")
+	fs.StringVar(&o.region, "region", "", "the region of events that carry none (default: the bucket's region in the rules file); for -format cos a COS region, full (ap-guangzhou) or short (gz), written in full")
 	secretFile := fs.String("secret-file", "", "a file holding the HMAC-SHA256 key for HTTP deliveries (trailing newline ignored)")
 	fs.StringVar(&o.deadLetter, "dead-letter", "notifymux-dead-letter.jsonl", "the JSON-lines file undeliverable batches are appended to, created on the first one; - for standard error")
 	policy := fs.String("policy", "block", "when a target's queue is full: block (pause reading), drop (count and go on) or reject (refuse and report)")
@@ -165,6 +165,9 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	var err error
 	if o.format, err = batch.ParseFormat(*format); err != nil {
 		return usageError(stderr, "run", "-format %q: want cos, s3 or cloudevents", *format)
+	}
+	if o.region, err = checkRegion(o.format, o.region); err != nil {
+		return usageError(stderr, "run", "%v", err)
 	}
 	if o.policy, err = dispatch.ParseQueuePolicy(*policy); err != nil {
 		return usageError(stderr, "run", "-policy %q: want block, drop or reject", *policy)
