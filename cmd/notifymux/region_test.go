@@ -47,3 +47,19 @@ func TestBrokenCOSFieldsRegionChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestEventPrintsSCFTemplate: `event -scf-template` prints the SCF
+// console's COS test template, without the sample's Authorization header,
+// and says why it cannot be routed.
+func TestEventPrintsSCFTemplate(t *testing.T) {
+	code, out, stderr := eventCommand("-scf-template")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	if !strings.Contains(out, `"eventName": "cos:ObjectCreated:*"`) || strings.Contains(out, "q-sign-algorithm") {
+		t.Errorf("template %s\nwant the wildcard eventName and no Authorization header", out)
+	}
+	if !strings.Contains(stderr, "wildcard") {
+		t.Errorf("stderr %q does not explain the wildcard", stderr)
+	}
+}
