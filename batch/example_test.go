@@ -114,3 +114,12 @@ func ExampleFormat_AppendRecord() {
 	// 3 records: 1840 bytes
 	// same as AppendS3: true
 }
+
+// A COS bucket's full name is <name>-<appid>.
+func ExampleSplitCOSBucket() {
+	fmt.Println(batch.SplitCOSBucket("testpic-1253970026"))
+	fmt.Println(batch.SplitCOSBucket("logs"))
+	// Output:
+	// testpic 1253970026
+	// logs
+}
