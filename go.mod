@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/armon/go-radix v1.0.0
+	github.com/aws/aws-lambda-go v1.55.1
 	github.com/cespare/xxhash/v2 v2.3.0
 	github.com/rogpeppe/go-internal v1.16.0
 )
