@@ -175,7 +175,7 @@ func runCommand(ctx context.Context, args ...string) (int, string, string) {
 }
 
 // statsLine parses the summary's statistics line.
-var statsLine = regexp.MustCompile(`published (\d+) \(matched (\d+), unmatched (\d+)\): delivered (\d+) in (\d+) batches, retried (\d+) records? in (\d+) attempts?, dead-lettered (\d+), dead-letter failed (\d+), dropped (\d+), rejected (\d+), queued (\d+)`)
+var statsLine = regexp.MustCompile(`published (\d+) \(matched (\d+), unmatched (\d+)\): delivered (\d+) in (\d+) batch(?:es)?, retried (\d+) records? in (\d+) attempts?, dead-lettered (\d+), dead-letter failed (\d+), dropped (\d+), rejected (\d+), queued (\d+)`)
 
 func parseStats(t *testing.T, stderr string) dispatch.Stats {
 	t.Helper()
