@@ -4,9 +4,10 @@
 // would pass the maximum event age, or the pipeline is stopped; in the last
 // four cases the batch goes to the dead-letter dispatcher.
 //
-// Backoff is exponential with full jitter: before retry n the lane waits a
-// uniformly random time in [0, min(RetryMax, RetryBase·2^(n-1))), or the
-// target's Retry-After if that is longer. Waits use the pipeline's Clock, so
+// What follows a failed attempt is decided by the Config's RetryPolicy
+// (retry.go), shared with durable stages: exponential backoff with full
+// jitter, at least the target's Retry-After, within the attempts and the
+// maximum event age. Waits use the pipeline's Clock, so
 // a test can compress hours into milliseconds. Because a lane delivers in
 // queue order and retries in place, the batches of a key (one worker, one
 // lane) arrive in order even when some attempts fail; the price is that a
@@ -29,9 +30,7 @@ package dispatch
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"sync"
-	"time"
 
 	"github.com/notifymux/notifymux/batch"
 )
@@ -139,26 +138,13 @@ func (l *lane) deliver(j *job) {
 			l.recycle(j)
 			return
 		}
-		d.Err = err
-		switch {
-		case IsPermanent(err):
-			d.Reason = ReasonPermanent
-		case d.Attempts > cfg.MaxRetries:
-			d.Reason = ReasonRetries
-		case p.ctx.Err() != nil:
-			d.Reason = ReasonClosed
+		wait, reason, cause := cfg.retryPolicy().Next(err, d.Attempts, j.b.Opened, d.LastAttempt)
+		d.Err = cause
+		if (reason == "" || reason == ReasonMaxAge) && p.ctx.Err() != nil {
+			reason, d.Err = ReasonClosed, err
 		}
-		if d.Reason != "" {
-			l.settle(j, d)
-			return
-		}
-		wait := backoff(cfg.RetryBase, cfg.RetryMax, d.Attempts)
-		if ra := retryDelay(err); ra > wait {
-			wait = ra
-		}
-		if d.LastAttempt.Add(wait).Sub(j.b.Opened) > cfg.MaxEventAge {
-			d.Reason = ReasonMaxAge
-			d.Err = fmt.Errorf("dispatch: next attempt in %v would pass MaxEventAge %v: %w", wait, cfg.MaxEventAge, err)
+		if reason != "" {
+			d.Reason = reason
 			l.settle(j, d)
 			return
 		}
@@ -171,22 +157,9 @@ func (l *lane) deliver(j *job) {
 	}
 }
 
-// attempt makes one Dispatch call, bounded by AttemptTimeout if set. A
-// panic in the Dispatcher becomes a permanent error, so the batch is
-// dead-lettered instead of the process losing everything it holds.
-func (l *lane) attempt(b batch.Batch) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = Permanent(fmt.Errorf("dispatch: Dispatcher panicked for target %q: %v", b.Target, v))
-		}
-	}()
-	ctx := l.p.ctx
-	if l.p.cfg.AttemptTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, l.p.cfg.AttemptTimeout)
-		defer cancel()
-	}
-	return l.p.cfg.Dispatcher.Dispatch(ctx, b)
+// attempt makes one Dispatch call (see Attempt).
+func (l *lane) attempt(b batch.Batch) error {
+	return Attempt(l.p.ctx, l.p.cfg.Dispatcher, b, l.p.cfg.AttemptTimeout)
 }
 
 // deadLetter hands d to the dead-letter dispatcher and settles its records.
@@ -196,13 +169,7 @@ func (l *lane) deadLetter(d DeadLetter) bool {
 	n := len(d.Batch.Records)
 	d.Time = p.cfg.Clock.Now()
 	ctx := context.WithoutCancel(p.ctx) // dead letters are written even after a hard stop
-	var err error
-	if dd, ok := p.deadLetter.(DeadLetterDispatcher); ok {
-		err = dd.DispatchDeadLetter(ctx, d)
-	} else {
-		err = p.deadLetter.Dispatch(ctx, d.Batch)
-	}
-	if err != nil {
+	if err := WriteDeadLetter(ctx, p.deadLetter, d); err != nil {
 		l.t.deadLetterFailed.Add(uint64(n))
 		if p.cfg.OnDeadLetterError != nil {
 			p.cfg.OnDeadLetterError(d, err)
@@ -231,19 +198,4 @@ func (l *lane) settle(j *job, d DeadLetter) {
 	if l.deadLetter(d) {
 		l.recycle(j)
 	}
-}
-
-// backoff returns the full-jitter delay before retry n (n ≥ 1): uniform in
-// [0, min(ceiling, base·2^(n-1))).
-func backoff(base, ceiling time.Duration, n int) time.Duration {
-	d := ceiling
-	if n-1 < 62 {
-		if e := base << (n - 1); e > 0 && e < ceiling && e>>(n-1) == base {
-			d = e
-		}
-	}
-	if d <= 0 {
-		return 0
-	}
-	return time.Duration(rand.Int64N(int64(d)))
 }

@@ -44,8 +44,9 @@ type RouterConfig struct {
 	// moment.
 	Index *match.Index
 	// Pipeline receives every routed record, matched or not (an unmatched
-	// record is only counted there). Required. The Router does not close it.
-	Pipeline *Pipeline
+	// record is only counted there): a *Pipeline, or a durable stage such
+	// as dispatch/jetstream's. Required. The Router does not close it.
+	Pipeline Publisher
 	// DefaultBucket is the bucket of records that name none. Default "":
 	// such records are refused with ErrNoBucket.
 	DefaultBucket string
@@ -67,6 +68,14 @@ type RouterConfig struct {
 	// matched record has no region of its own and Region is empty, with
 	// that record's bucket: its payload will carry no region.
 	OnMissingRegion func(bucket string)
+}
+
+// Publisher is the stage a Router hands records to: the in-memory
+// *Pipeline, or a durable one. PublishContext takes r (with or without a
+// Target) or returns an error saying why it refused it; a record it took
+// must be delivered or dead-lettered, never dropped without a trace.
+type Publisher interface {
+	PublishContext(ctx context.Context, r batch.Record) error
 }
 
 // Router matches decoded events against an Index and publishes the records
