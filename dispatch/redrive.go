@@ -60,8 +60,10 @@ func ParseDeadLetterLine(line []byte) (DeadLetterLine, error) {
 }
 
 // Batch returns the batch to send again: the line's target, format, content
-// type and payload. Its Records are empty (the file keeps only the payload);
-// a Dispatcher that posts the payload, such as HTTP, needs no more.
+// type and payload. The file keeps the payload, not the records, so Records
+// holds l.Records placeholders that carry only the target: enough for the
+// counts (and HTTP's X-Notifymux-Records header) of a Dispatcher that posts
+// the payload, such as HTTP.
 func (l *DeadLetterLine) Batch() (batch.Batch, error) {
 	if len(l.Payload) == 0 || string(l.Payload) == "null" {
 		return batch.Batch{}, fmt.Errorf("dispatch: dead letter for target %q has no payload (its %d records could not be encoded)", l.Target, l.Records)
@@ -70,7 +72,14 @@ func (l *DeadLetterLine) Batch() (batch.Batch, error) {
 	if err != nil {
 		return batch.Batch{}, fmt.Errorf("dispatch: dead letter for target %q: %w", l.Target, err)
 	}
-	return batch.Batch{Target: l.Target, Format: f, ContentType: l.ContentType, Payload: l.Payload, Opened: l.Opened}, nil
+	if l.Records < 0 {
+		return batch.Batch{}, fmt.Errorf("dispatch: dead letter for target %q: records %d", l.Target, l.Records)
+	}
+	recs := make([]batch.Record, l.Records)
+	for i := range recs {
+		recs[i].Target = l.Target
+	}
+	return batch.Batch{Target: l.Target, Format: f, ContentType: l.ContentType, Payload: l.Payload, Records: recs, Opened: l.Opened}, nil
 }
 
 // RedriveConfig configures RedriveFile.

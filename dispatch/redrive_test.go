@@ -61,6 +61,9 @@ type redriveFunction struct {
 func newRedriveFunction(t *testing.T, failFirst int32) *redriveFunction {
 	f := &redriveFunction{keys: map[string]int{}}
 	f.srv = httptest.NewServer(verifyingHandler(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		if got := r.Header.Get(RecordsHeader); got != "3" {
+			t.Errorf("function: %s = %q, want 3", RecordsHeader, got)
+		}
 		if f.calls.Add(1) <= failFirst {
 			http.Error(w, "busy", http.StatusServiceUnavailable)
 			return
@@ -195,7 +198,7 @@ func TestRedriveFileBadInput(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "dead.jsonl")
 	long := strings.Repeat("x", 1000)
-	if err := os.WriteFile(path, []byte(`{"target":"fn","format":"cos","payload":{}}`+"\n"+long+"\n"+`{"target":"fn","payload":{}`), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(`{"target":"fn","format":"cos","records":3,"payload":{}}`+"\n"+long+"\n"+`{"target":"fn","payload":{}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	fn := newRedriveFunction(t, 0)
