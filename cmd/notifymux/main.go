@@ -7,6 +7,7 @@
 //	notifymux match -rules FILE [-bucket NAME] [-explain] [EVENT-JSON...]
 //	notifymux run [-rules FILE] [-bucket NAME] [-in FILE|-] [-to -|URL|TARGETS.json] [-format cos|s3|cloudevents] [flags]
 //	notifymux event -bucket B -key K -event E [-size N] [-format cos|s3|cloudevents] [-rules FILE] [flags]
+//	notifymux redrive -file DEAD.jsonl [-to -|URL|TARGETS.json] [flags] | -nats URL [-target T] [flags]
 //	notifymux help [COMMAND]
 //
 // Exit status: 0 when all is well, 1 when a command found problems (check;
