@@ -31,6 +31,10 @@
 // fetching and waits for the batches in flight; what is not delivered when
 // its context ends is negatively acknowledged, for the next start or
 // another gateway, and never dead-lettered.
+//
+// A record that arrived without a sequencer is given its sequence in the
+// event stream as one (16 hexadecimal digits), so that every S3 and
+// CloudEvents payload carries a sequencer a function can order by.
 
 package jetstream
 
@@ -217,6 +221,9 @@ func (d *Deliverer) take(m jetstream.Msg, now time.Time) {
 		d.giveUp(h, dispatch.ReasonInvalid, err, 0)
 		return
 	}
+	if h.rec.Sequencer == "" {
+		h.rec.Sequencer = streamSequencer(md.Sequence.Stream)
+	}
 	if h.attempts > d.policy.MaxRetries+1 {
 		d.giveUp(h, dispatch.ReasonRetries, fmt.Errorf("jetstream: delivered %d times without an answer (its gateway stopped during the attempt)", h.attempts), h.attempts-1)
 		return
@@ -322,6 +329,20 @@ func (d *Deliverer) giveUp(h *held, reason dispatch.DeadLetterReason, cause erro
 	}
 	d.deadLettered.Add(1)
 	_ = h.msg.Ack()
+}
+
+// streamSequencer returns the sequencer of a record that arrived without
+// one: its sequence in the event stream, 16 hexadecimal digits, so that
+// sequencers compare as strings in the order the stream accepted the records
+// (from any gateway), as S3's do.
+func streamSequencer(seq uint64) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b [16]byte
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = hexDigits[seq&0xf]
+		seq >>= 4
+	}
+	return string(b[:])
 }
 
 // setHeld adds h to the records kept in progress, or removes it.
