@@ -25,6 +25,14 @@
 // in the stream by JetStream. The maximum event age is checked when a
 // record is fetched and after each failure; the stream has no MaxAge.
 //
+// When the dead letter of a record cannot be stored (the dead-letter stream
+// is full or unreachable), the record stays in the event stream and comes
+// back after AckWait. On its last delivery (MaxDeliver), after which
+// JetStream would keep it in the stream without delivering it again, it is
+// stored again as a new message (message ID nmx-requeue-<stream>-<sequence>,
+// its arrival time kept in a header, so its maximum event age still counts
+// from the first arrival) and the old one is acknowledged.
+//
 // While a record is held (waiting for its batch, for a delivery slot or for
 // the function), the Deliverer tells JetStream it is in progress every
 // AckWait/3, so a slow function is not taken for a dead gateway. Close stops
@@ -42,10 +50,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/notifymux/notifymux/batch"
@@ -85,11 +95,13 @@ type DeliveryConfig struct {
 // each record is delivered by one of them (more than once only after a
 // failure). Records are delivered in no particular order.
 type Deliverer struct {
-	cfg    DeliveryConfig
-	policy dispatch.RetryPolicy
-	cons   jetstream.Consumer
-	dead   dispatch.Dispatcher
-	fetchN int
+	cfg        DeliveryConfig
+	policy     dispatch.RetryPolicy
+	js         jetstream.JetStream
+	cons       jetstream.Consumer
+	dead       dispatch.Dispatcher
+	fetchN     int
+	maxDeliver int
 
 	batcher *batch.Batcher
 	pending map[string][]*held // by target, in the order added to the batcher
@@ -110,15 +122,16 @@ type Deliverer struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	fetched, delivered, retried, deadLettered, deadLetterFailed, released, batches atomic.Uint64
-	lastFetchErr                                                                   atomic.Pointer[error]
+	fetched, delivered, retried, deadLettered, deadLetterFailed, requeued, released, batches atomic.Uint64
+	lastFetchErr                                                                             atomic.Pointer[error]
 }
 
 // held is a fetched record not yet settled.
 type held struct {
 	msg      jetstream.Msg
 	rec      batch.Record
-	arrived  time.Time // when the stream stored it
+	seq      uint64    // its sequence in the event stream
+	arrived  time.Time // when the stream first stored it
 	attempts int       // deliveries so far, this one included
 }
 
@@ -147,7 +160,8 @@ func NewDeliverer(ctx context.Context, js jetstream.JetStream, cfg DeliveryConfi
 	if err != nil {
 		return nil, err
 	}
-	d := &Deliverer{cfg: cfg, policy: policy, dead: cfg.DeadLetter, pending: map[string][]*held{}, hold: map[*held]struct{}{}}
+	d := &Deliverer{cfg: cfg, policy: policy, js: js, dead: cfg.DeadLetter, maxDeliver: policy.MaxRetries + 2,
+		pending: map[string][]*held{}, hold: map[*held]struct{}{}}
 	d.batcher, err = batch.NewBatcher(cfg.Batch, d.emit)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: DeliveryConfig.Batch: %w", err)
@@ -161,7 +175,7 @@ func NewDeliverer(ctx context.Context, js jetstream.JetStream, cfg DeliveryConfi
 		Description:   "notifymux: delivery, shared by every gateway",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       cfg.AckWait,
-		MaxDeliver:    policy.MaxRetries + 2,
+		MaxDeliver:    d.maxDeliver,
 		MaxAckPending: max(1000, 4*d.fetchN),
 	})
 	if err != nil {
@@ -215,7 +229,12 @@ func (d *Deliverer) take(m jetstream.Msg, now time.Time) {
 	if err != nil { // not a JetStream message: nothing to acknowledge
 		return
 	}
-	h := &held{msg: m, arrived: md.Timestamp, attempts: int(md.NumDelivered)}
+	h := &held{msg: m, seq: md.Sequence.Stream, arrived: md.Timestamp, attempts: int(md.NumDelivered)}
+	if a := m.Headers().Get(headerArrived); a != "" { // requeued: the first arrival counts
+		if t, err := time.Parse(time.RFC3339Nano, a); err == nil && t.Before(h.arrived) {
+			h.arrived = t
+		}
+	}
 	h.rec, err = decodeRecord(m.Data())
 	if err != nil {
 		d.giveUp(h, dispatch.ReasonInvalid, err, 0)
@@ -324,6 +343,11 @@ func (d *Deliverer) giveUp(h *held, reason dispatch.DeadLetterReason, cause erro
 		if d.cfg.OnDeadLetterError != nil {
 			d.cfg.OnDeadLetterError(dl, err)
 		}
+		if h.attempts >= d.maxDeliver && d.requeue(h) == nil {
+			d.requeued.Add(1)
+			_ = h.msg.Ack()
+			return
+		}
 		_ = h.msg.NakWithDelay(d.cfg.AckWait)
 		return
 	}
@@ -343,6 +367,20 @@ func streamSequencer(seq uint64) string {
 		seq >>= 4
 	}
 	return string(b[:])
+}
+
+// requeue stores h's message again in the event stream, as a new message
+// that keeps h's arrival time, for a record JetStream will not deliver
+// again (its deliveries reached MaxDeliver).
+func (d *Deliverer) requeue(h *held) error {
+	msg := &nats.Msg{Subject: d.cfg.Subject, Data: h.msg.Data(), Header: nats.Header{}}
+	msg.Header.Set(headerTarget, sanitizeHeader(h.rec.Target))
+	msg.Header.Set(headerArrived, h.arrived.UTC().Format(time.RFC3339Nano))
+	id := "nmx-requeue-" + d.cfg.Stream + "-" + strconv.FormatUint(h.seq, 10)
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.AckWait)
+	defer cancel()
+	_, err := d.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id))
+	return err
 }
 
 // setHeld adds h to the records kept in progress, or removes it.
@@ -412,13 +450,14 @@ type DeliveryStats struct {
 	Retried          uint64 // failed attempts left for a later delivery
 	DeadLettered     uint64 // given up, dead letter stored, acknowledged
 	DeadLetterFailed uint64 // given up, but the dead letter failed: left in the stream
+	Requeued         uint64 // of those, stored again as new messages after their last delivery
 	Released         uint64 // left unacknowledged by Close
 }
 
 // Stats returns the counts so far.
 func (d *Deliverer) Stats() DeliveryStats {
 	return DeliveryStats{Fetched: d.fetched.Load(), Delivered: d.delivered.Load(), Batches: d.batches.Load(),
-		Retried: d.retried.Load(), DeadLettered: d.deadLettered.Load(), DeadLetterFailed: d.deadLetterFailed.Load(),
+		Retried: d.retried.Load(), DeadLettered: d.deadLettered.Load(), DeadLetterFailed: d.deadLetterFailed.Load(), Requeued: d.requeued.Load(),
 		Released: d.released.Load()}
 }
 
