@@ -4,7 +4,9 @@
 // Dispatcher that returns at once); Ingest/durable-sync=interval and
 // Ingest/durable-sync=always are Publisher.PublishContext to an embedded
 // server's file-storage stream, each returning once the stream stored the
-// record, with the server syncing on its interval or on every write. Each
+// record, with the server syncing on its interval or on every write;
+// Ingest/durable-2-gateways splits the publishers over two connections to
+// a listening server, as two gateways sharing one server do. Each
 // runs 32 publishing goroutines, as concurrent ingest requests do, and
 // reports records/s and the p50 and p99 latency of one publish.
 package jetstream
@@ -22,6 +24,7 @@ import (
 
 	"github.com/notifymux/notifymux/batch"
 	"github.com/notifymux/notifymux/dispatch"
+	"github.com/notifymux/notifymux/dispatch/rulecache"
 )
 
 func BenchmarkIngest(b *testing.B) {
@@ -59,11 +62,35 @@ func BenchmarkIngest(b *testing.B) {
 			benchIngest(b, NewPublisher(js, Names{}))
 		})
 	}
+	b.Run("durable-2-gateways", func(b *testing.B) {
+		srv, err := StartServer(ServerConfig{StoreDir: b.TempDir(), Listen: "127.0.0.1:0", Token: "t"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer srv.Shutdown()
+		var pubs []dispatch.Publisher
+		for range 2 { // each gateway has its own connection, over loopback TCP
+			nc, err := Connect(srv.ClientURL(), "t")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer nc.Close()
+			js, err := jetstream.New(nc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := EnsureStreams(context.Background(), js, StreamConfig{MaxBytes: 8 << 30}); err != nil {
+				b.Fatal(err)
+			}
+			pubs = append(pubs, NewPublisher(js, Names{}))
+		}
+		benchIngest(b, pubs...)
+	})
 }
 
-// benchIngest publishes b.N records with unique keys from 32 goroutines
-// and reports records/s, p50 and p99.
-func benchIngest(b *testing.B, p dispatch.Publisher) {
+// benchIngest publishes b.N records with unique keys from 32 goroutines,
+// spread over ps, and reports records/s, p50 and p99.
+func benchIngest(b *testing.B, ps ...dispatch.Publisher) {
 	const workers = 32
 	ctx := context.Background()
 	r := record("k")
@@ -75,6 +102,7 @@ func benchIngest(b *testing.B, p dispatch.Publisher) {
 	var wg sync.WaitGroup
 	per := (b.N + workers - 1) / workers
 	for w := range workers {
+		p := ps[w%len(ps)]
 		wg.Go(func() {
 			mine := make([]time.Duration, 0, per)
 			rec := r
@@ -104,3 +132,60 @@ func benchIngest(b *testing.B, p dispatch.Publisher) {
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
 }
+
+// BenchmarkRuleLoaderMiss is a rule-cache miss served from the key-value
+// bucket: one Get of a stored S3 XML configuration, its parse and compile.
+func BenchmarkRuleLoaderMiss(b *testing.B) {
+	srv, err := StartServer(ServerConfig{StoreDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := srv.Connect()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := OpenConfigStore(ctx, js, "", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const buckets = 1024
+	for i := range buckets {
+		if _, err := s.Put(ctx, fmt.Sprintf("bucket-%d", i), []byte(benchConfigXML)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c, err := rulecache.New(rulecache.Config{Loader: RuleLoader{Store: s}, Buckets: buckets})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	names := make([]string, buckets)
+	for i := range names {
+		names[i] = fmt.Sprintf("bucket-%d", i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		name := names[i%buckets]
+		c.Invalidate(name) // every Load misses
+		r, err := c.Load(ctx, name)
+		if err != nil || r.Len() != 2 {
+			b.Fatalf("%v, %d rules", err, r.Len())
+		}
+	}
+}
+
+const benchConfigXML = `<NotificationConfiguration>` +
+	`<CloudFunctionConfiguration><Id>jpg</Id><Filter><S3Key><FilterRule><Name>prefix</Name><Value>images/</Value></FilterRule>` +
+	`<FilterRule><Name>suffix</Name><Value>.jpg</Value></FilterRule></S3Key></Filter>` +
+	`<CloudFunction>qcs::scf:ap-guangzhou:appid/1253970026:namespace/default/function/thumbs</CloudFunction><Event>cos:ObjectCreated:*</Event></CloudFunctionConfiguration>` +
+	`<CloudFunctionConfiguration><Id>logs</Id><Filter><S3Key><FilterRule><Name>prefix</Name><Value>logs/</Value></FilterRule></S3Key></Filter>` +
+	`<CloudFunction>qcs::scf:ap-guangzhou:appid/1253970026:namespace/default/function/index</CloudFunction><Event>cos:ObjectCreated:*</Event></CloudFunctionConfiguration>` +
+	`</NotificationConfiguration>`
