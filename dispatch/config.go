@@ -56,21 +56,17 @@ func ParseQueuePolicy(s string) (QueuePolicy, error) {
 // default).
 const NoRetries = -1
 
-// DefaultDeadLetterPath is the file the Pipeline appends dead letters to when
-// Config.DeadLetter and Config.DeadLetterPath are both unset.
-const DefaultDeadLetterPath = "notifymux-dead-letter.jsonl"
-
 // Config configures a Pipeline. Zero fields take the defaults given.
 type Config struct {
 	// Dispatcher delivers the batches. Required.
 	Dispatcher Dispatcher
 	// DeadLetter receives every batch that could not be delivered. It must
-	// be safe for concurrent use. Default: a JSONLines appending to
-	// DeadLetterPath, which the Pipeline opens in NewPipeline and closes in
-	// Close.
+	// be safe for concurrent use. One of DeadLetter and DeadLetterPath is
+	// required: the Pipeline never picks a file of its own.
 	DeadLetter Dispatcher
-	// DeadLetterPath is the dead-letter file used when DeadLetter is nil.
-	// Default DefaultDeadLetterPath in the working directory.
+	// DeadLetterPath is the dead-letter file used when DeadLetter is nil: a
+	// DeadLetterFile, which opens (creating) the file on the first dead
+	// letter and which Close closes. Its directory must exist.
 	DeadLetterPath string
 	// OnDeadLetterError, if set, is called (from a pipeline goroutine) when
 	// DeadLetter itself fails. Those records are lost: they are counted in
@@ -151,7 +147,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, &ConfigError{Field: "Dispatcher", Value: nil, Reason: "required"}
 	}
 	if c.DeadLetter == nil && c.DeadLetterPath == "" {
-		c.DeadLetterPath = DefaultDeadLetterPath
+		return c, &ConfigError{Field: "DeadLetter", Value: nil, Reason: "required: give a DeadLetter dispatcher or a DeadLetterPath"}
 	}
 	if c.Workers < 0 {
 		return c, &ConfigError{Field: "Workers", Value: c.Workers, Reason: "must not be negative"}

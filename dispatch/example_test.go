@@ -28,7 +28,7 @@ func ExamplePipeline() {
 	})
 	p, err := dispatch.NewPipeline(dispatch.Config{
 		Dispatcher: sink,
-		DeadLetter: dispatch.NewJSONLines(io.Discard), // tests only; default: a file
+		DeadLetter: dispatch.NewJSONLines(io.Discard), // an example; a server gives a DeadLetterPath
 		Workers:    1,
 		Batch:      batch.Config{MaxRecords: 2, MaxWait: time.Minute},
 	})

@@ -32,6 +32,8 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 
@@ -72,7 +74,7 @@ type target struct {
 
 	waiters atomic.Int32 // publishers blocked under the Block policy
 	mu      sync.Mutex
-	space   *sync.Cond // signalled when depth drops while waiters > 0
+	space   chan struct{} // closed (and replaced) when depth drops while waiters > 0, and by Close
 
 	lanes []*lane
 }
@@ -90,10 +92,17 @@ func NewPipeline(cfg Config) (*Pipeline, error) {
 	}
 	p := &Pipeline{cfg: cfg, deadLetter: cfg.DeadLetter}
 	if p.deadLetter == nil {
-		f, err := OpenDeadLetterFile(cfg.DeadLetterPath)
-		if err != nil {
-			return nil, &ConfigError{Field: "DeadLetterPath", Value: cfg.DeadLetterPath, Reason: err.Error()}
+		// The file is opened by the first dead letter; check now that it
+		// can be, as far as a directory that exists.
+		dir := filepath.Dir(cfg.DeadLetterPath)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			reason := "its directory " + dir + " is not a directory"
+			if err != nil {
+				reason = "its directory: " + err.Error()
+			}
+			return nil, &ConfigError{Field: "DeadLetterPath", Value: cfg.DeadLetterPath, Reason: reason}
 		}
+		f := NewDeadLetterFile(cfg.DeadLetterPath)
 		p.deadLetter, p.ownedDL = f, f
 	}
 	p.targets.Store(&map[string]*target{})
@@ -116,8 +125,17 @@ func NewPipeline(cfg Config) (*Pipeline, error) {
 // QueueRecords records, the Policy decides: DropNewest drops r and returns
 // nil, Reject returns a *QueueFullError, Block waits for room. After Close
 // has begun, Publish returns ErrClosed. Publish does not allocate in the
-// steady state.
+// steady state. It is PublishContext with a context that never ends.
 func (p *Pipeline) Publish(r batch.Record) error {
+	return p.PublishContext(context.Background(), r)
+}
+
+// PublishContext is Publish with a context that bounds the wait of the
+// Block policy: when ctx ends before r's target has room, r is not
+// accepted, PublishContext returns an error wrapping ctx.Err(), and
+// Stats.Rejected counts r. A record PublishContext accepted (it returned
+// nil) is delivered or dead-lettered, as with Publish.
+func (p *Pipeline) PublishContext(ctx context.Context, r batch.Record) error {
 	if r.Target == "" {
 		p.unmatched.Add(1)
 		return nil
@@ -132,7 +150,7 @@ func (p *Pipeline) Publish(r batch.Record) error {
 	t.matched.Add(1)
 	if t.depth.Add(1) > int64(p.cfg.QueueRecords) {
 		t.depth.Add(-1)
-		if err := p.full(t); err != nil {
+		if err := p.full(ctx, t); err != nil {
 			return err
 		}
 		if p.cfg.Policy == DropNewest {
@@ -151,7 +169,7 @@ func (p *Pipeline) Publish(r batch.Record) error {
 // full applies the policy to a record that found its target's queue full.
 // It returns nil with the record dropped (DropNewest) or with a slot reserved
 // (Block), and an error when the record is refused.
-func (p *Pipeline) full(t *target) error {
+func (p *Pipeline) full(ctx context.Context, t *target) error {
 	if p.closed.Load() {
 		t.rejected.Add(1)
 		return ErrClosed
@@ -162,12 +180,13 @@ func (p *Pipeline) full(t *target) error {
 		return &QueueFullError{Target: t.name, Limit: p.cfg.QueueRecords}
 	case Block:
 		t.waiters.Add(1)
-		t.mu.Lock()
-		defer func() {
-			t.mu.Unlock()
-			t.waiters.Add(-1)
-		}()
+		defer t.waiters.Add(-1)
 		for {
+			// Take the channel before testing for room: a release after
+			// the test closes this channel, so its wake-up is not missed.
+			t.mu.Lock()
+			space := t.space
+			t.mu.Unlock()
 			if p.closed.Load() {
 				t.rejected.Add(1)
 				return ErrClosed
@@ -176,7 +195,12 @@ func (p *Pipeline) full(t *target) error {
 				return nil
 			}
 			t.depth.Add(-1)
-			t.space.Wait()
+			select {
+			case <-space:
+			case <-ctx.Done():
+				t.rejected.Add(1)
+				return fmt.Errorf("dispatch: waiting for room in the queue of target %q: %w", t.name, ctx.Err())
+			}
 		}
 	default:
 		t.dropped.Add(1)
@@ -188,10 +212,16 @@ func (p *Pipeline) full(t *target) error {
 func (t *target) release(n int) {
 	t.depth.Add(-int64(n))
 	if t.waiters.Load() > 0 {
-		t.mu.Lock()
-		t.space.Broadcast()
-		t.mu.Unlock()
+		t.wake()
 	}
+}
+
+// wake wakes every publisher waiting for room in t's queue.
+func (t *target) wake() {
+	t.mu.Lock()
+	close(t.space)
+	t.space = make(chan struct{})
+	t.mu.Unlock()
 }
 
 // newTarget returns the target named name, creating it and starting its
@@ -207,7 +237,7 @@ func (p *Pipeline) newTarget(name string) *target {
 		return nil
 	}
 	t := &target{name: name, lanes: make([]*lane, p.cfg.Concurrency)}
-	t.space = sync.NewCond(&t.mu)
+	t.space = make(chan struct{})
 	for i := range t.lanes {
 		t.lanes[i] = &lane{p: p, t: t, wake: make(chan struct{}, 1)}
 	}
@@ -243,9 +273,7 @@ func (p *Pipeline) close(ctx context.Context) error {
 	targets := *p.targets.Load()
 	p.mu.Unlock()
 	for _, t := range targets { // wake blocked publishers: they return ErrClosed
-		t.mu.Lock()
-		t.space.Broadcast()
-		t.mu.Unlock()
+		t.wake()
 	}
 	for _, w := range p.workers {
 		w.close()

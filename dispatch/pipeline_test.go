@@ -142,6 +142,7 @@ func TestConfigErrors(t *testing.T) {
 		{Config{Dispatcher: sink, DeadLetter: dl, MaxEventAge: -time.Second}, "MaxEventAge"},
 		{Config{Dispatcher: sink, DeadLetter: dl, AttemptTimeout: -time.Second}, "AttemptTimeout"},
 		{Config{Dispatcher: sink, DeadLetterPath: filepath.Join(t.TempDir(), "missing", "dl.jsonl")}, "DeadLetterPath"},
+		{Config{Dispatcher: sink}, "DeadLetter"},
 	} {
 		_, err := NewPipeline(tc.cfg)
 		var ce *ConfigError

@@ -145,7 +145,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.StringVar(&o.region, "region", "", "the region of events that carry none (default: the bucket's region in the rules file)")
 	secret := fs.String("secret", "", "the HMAC-SHA256 key for HTTP deliveries (visible to other users of this machine; prefer -secret-file or $NOTIFYMUX_SECRET)")
 	secretFile := fs.String("secret-file", "", "a file holding the HMAC-SHA256 key for HTTP deliveries (trailing newline ignored)")
-	fs.StringVar(&o.deadLetter, "dead-letter", dispatch.DefaultDeadLetterPath, "the JSON-lines file undeliverable batches are appended to, created on the first one; - for standard error")
+	fs.StringVar(&o.deadLetter, "dead-letter", "notifymux-dead-letter.jsonl", "the JSON-lines file undeliverable batches are appended to, created on the first one; - for standard error")
 	policy := fs.String("policy", "block", "when a target's queue is full: block (pause reading), drop (count and go on) or reject (refuse and report)")
 	fs.IntVar(&o.queue, "queue", 10000, "the most records a target holds from reading until delivered or dead-lettered")
 	fs.IntVar(&o.workers, "workers", 0, "goroutines that batch records, each with its own open batches (default max(GOMAXPROCS, 4)); 1 gives the fullest batches")
