@@ -47,7 +47,7 @@ func ExamplePipeline() {
 	// Output:
 	// thumbnail: 2 records [a.jpg b.jpg]
 	// thumbnail: 1 records [c.jpg]
-	// published 4 (matched 3, unmatched 1): delivered 3 in 2 batches, retried 0, dead-lettered 0, dead-letter failed 0, dropped 0, rejected 0, queued 0
+	// published 4 (matched 3, unmatched 1): delivered 3 in 2 batches, retried 0 records in 0 attempts, dead-lettered 0, dead-letter failed 0, dropped 0, rejected 0, queued 0
 }
 
 func ExampleVerify() {

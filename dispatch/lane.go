@@ -163,6 +163,7 @@ func (l *lane) deliver(j *job) {
 			return
 		}
 		l.t.retried.Add(uint64(n))
+		l.t.retryRequests.Add(1)
 		select {
 		case <-cfg.Clock.After(wait):
 		case <-p.ctx.Done():

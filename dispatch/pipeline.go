@@ -131,10 +131,11 @@ func (p *Pipeline) Publish(r batch.Record) error {
 }
 
 // PublishContext is Publish with a context that bounds the wait of the
-// Block policy: when ctx ends before r's target has room, r is not
-// accepted, PublishContext returns an error wrapping ctx.Err(), and
-// Stats.Rejected counts r. A record PublishContext accepted (it returned
-// nil) is delivered or dead-lettered, as with Publish.
+// Block policy: when ctx ends before r's target has room, r is withdrawn
+// (the statistics do not count it: the caller still holds it, and may
+// publish it again) and PublishContext returns an error wrapping ctx.Err().
+// A record PublishContext accepted (it returned nil) is delivered or
+// dead-lettered, as with Publish.
 func (p *Pipeline) PublishContext(ctx context.Context, r batch.Record) error {
 	if r.Target == "" {
 		p.unmatched.Add(1)
@@ -198,7 +199,7 @@ func (p *Pipeline) full(ctx context.Context, t *target) error {
 			select {
 			case <-space:
 			case <-ctx.Done():
-				t.rejected.Add(1)
+				t.matched.Add(^uint64(0)) // withdrawn: as if never published
 				return fmt.Errorf("dispatch: waiting for room in the queue of target %q: %w", t.name, ctx.Err())
 			}
 		}

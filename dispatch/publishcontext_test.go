@@ -13,7 +13,7 @@ import (
 
 // TestPublishContextEndsBlockedWait checks that a publisher blocked on a full
 // queue under the Block policy returns when its context ends, with the
-// record refused and counted, and that the counts still add up.
+// record withdrawn (not counted), and that the counts still add up.
 func TestPublishContextEndsBlockedWait(t *testing.T) {
 	sink := newStalled()
 	p := mustPipeline(t, Config{Dispatcher: sink, DeadLetter: &deadLetters{}, QueueRecords: 1, Policy: Block,
@@ -44,8 +44,8 @@ func TestPublishContextEndsBlockedWait(t *testing.T) {
 	_ = p.Close(cctx)
 	s := p.Stats()
 	checkSums(t, s)
-	if s.Rejected != 1 || s.DeadLettered != 1 {
-		t.Errorf("stats %v, want 1 rejected (the cancelled publish) and 1 dead-lettered", s)
+	if s.Matched != 1 || s.Rejected != 0 || s.DeadLettered != 1 {
+		t.Errorf("stats %v, want 1 matched and dead-lettered, and the cancelled publish not counted", s)
 	}
 }
 

@@ -11,7 +11,8 @@
 //	Matched   = Delivered + DeadLettered + DeadLetterFailed + Dropped + Rejected + Queued
 //
 // After Close returns, Queued is 0. Retried counts records sent again (a
-// batch of 10 retried twice adds 20) and is not part of the sums. A snapshot
+// batch of 10 retried twice adds 20), RetryAttempts the attempts that sent
+// them (2 there); neither is part of the sums. A snapshot
 // taken while records flow reads the counters one by one, so the sums may
 // be off by the records that moved meanwhile.
 
@@ -32,6 +33,7 @@ type Stats struct {
 	Delivered        uint64 // records the Dispatcher accepted
 	Batches          uint64 // batches the Dispatcher accepted
 	Retried          uint64 // records sent again after a failed attempt
+	RetryAttempts    uint64 // attempts (requests, for HTTP) that sent a batch again
 	DeadLettered     uint64 // records the dead-letter dispatcher accepted
 	DeadLetterFailed uint64 // records the dead-letter dispatcher failed to take: lost
 	Dropped          uint64 // records dropped by DropNewest on a full queue
@@ -47,6 +49,7 @@ type TargetStats struct {
 	Delivered        uint64 // records delivered
 	Batches          uint64 // batches delivered
 	Retried          uint64 // records sent again
+	RetryAttempts    uint64 // attempts that sent a batch again
 	DeadLettered     uint64 // records dead-lettered
 	DeadLetterFailed uint64 // records the dead-letter dispatcher failed to take
 	Dropped          uint64 // records dropped on a full queue (DropNewest)
@@ -57,6 +60,7 @@ type TargetStats struct {
 // targetCounters are a target's live counters.
 type targetCounters struct {
 	matched, delivered, batches, retried atomic.Uint64
+	retryRequests                        atomic.Uint64
 	deadLettered, deadLetterFailed       atomic.Uint64
 	dropped, rejected                    atomic.Uint64
 }
@@ -78,6 +82,7 @@ func (p *Pipeline) Stats() Stats {
 			Delivered:        t.delivered.Load(),
 			Batches:          t.batches.Load(),
 			Retried:          t.retried.Load(),
+			RetryAttempts:    t.retryRequests.Load(),
 			DeadLettered:     t.deadLettered.Load(),
 			DeadLetterFailed: t.deadLetterFailed.Load(),
 			Dropped:          t.dropped.Load(),
@@ -88,6 +93,7 @@ func (p *Pipeline) Stats() Stats {
 		s.Delivered += ts.Delivered
 		s.Batches += ts.Batches
 		s.Retried += ts.Retried
+		s.RetryAttempts += ts.RetryAttempts
 		s.DeadLettered += ts.DeadLettered
 		s.DeadLetterFailed += ts.DeadLetterFailed
 		s.Dropped += ts.Dropped
@@ -101,11 +107,20 @@ func (p *Pipeline) Stats() Stats {
 }
 
 // String summarises s on one line, e.g. "published 12 (matched 10,
-// unmatched 2): delivered 9 in 2 batches, retried 3, dead-lettered 1,
-// dead-letter failed 0, dropped 0, rejected 0, queued 0".
+// unmatched 2): delivered 9 in 2 batches, retried 3 records in 1 attempt,
+// dead-lettered 1, dead-letter failed 0, dropped 0, rejected 0, queued 0".
 func (s Stats) String() string {
-	return fmt.Sprintf("published %d (matched %d, unmatched %d): delivered %d in %d batches, retried %d, "+
+	return fmt.Sprintf("published %d (matched %d, unmatched %d): delivered %d in %d batches, retried %s in %s, "+
 		"dead-lettered %d, dead-letter failed %d, dropped %d, rejected %d, queued %d",
-		s.Published, s.Matched, s.Unmatched, s.Delivered, s.Batches, s.Retried,
+		s.Published, s.Matched, s.Unmatched, s.Delivered, s.Batches,
+		plural(s.Retried, "record", "records"), plural(s.RetryAttempts, "attempt", "attempts"),
 		s.DeadLettered, s.DeadLetterFailed, s.Dropped, s.Rejected, s.Queued)
+}
+
+// plural returns "1 record" or "n records".
+func plural(n uint64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

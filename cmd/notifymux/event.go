@@ -16,6 +16,7 @@ package main
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -34,7 +35,7 @@ import (
 func init() {
 	register(&command{
 		name:    "event",
-		usage:   "-bucket B -key K -event E [-size N] [-format cos|s3|cloudevents] [-rules FILE] [flags]",
+		usage:   "-bucket B -key K -event E [-size N] [-format cos|s3|cloudevents] [-rules FILE] [flags] | -scf-template",
 		summary: "print a sample payload for one event, to test a function",
 		help: `Prints the {"Records":[…]} payload (for cloudevents, the CloudEvents batch)
 that notifymux run delivers for one event, to paste into a function's test
@@ -48,6 +49,21 @@ fixed payload. No request header is ever put into a payload.
 		run: runEvent,
 	})
 }
+
+// scfTemplate is the SCF console's COS test template: the sample of the COS
+// trigger documentation, with the request's Authorization header that the
+// sample carries removed.
+//
+//go:embed examples/scf-cos-test-template.json
+var scfTemplate []byte
+
+// scfTemplateNote explains on stderr why the template cannot be routed.
+const scfTemplateNote = `notifymux event: this is the SCF console's COS test template. Its eventName is
+the wildcard cos:ObjectCreated:*, the rule's event set, not an event: COS sends
+one concrete type (cos:ObjectCreated:Put, …), so notifymux match and run refuse
+the template. Use it to test a function by hand; to test routing, print a real
+event with notifymux event -bucket B -key K -event cos:ObjectCreated:Put.
+`
 
 // Sample values of `notifymux event`.
 const (
@@ -129,11 +145,20 @@ func runEvent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	var meta metaFlag
 	fs.Var(&meta, "meta", "user metadata NAME=VALUE, NAME starting with x-cos-meta- or x-amz-meta- (repeatable)")
 	indent := fs.Bool("indent", false, "indent the JSON")
+	template := fs.Bool("scf-template", false, "print the SCF console's COS test template instead (its eventName is a wildcard: no rule can route it)")
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
 		return usageError(stderr, "event", "unexpected argument %q", fs.Arg(0))
+	}
+	if *template {
+		fmt.Fprint(stderr, scfTemplateNote)
+		if _, err := stdout.Write(scfTemplate); err != nil {
+			fmt.Fprintf(stderr, "notifymux event: %v\n", err)
+			return exitUsage
+		}
+		return exitOK
 	}
 	var missing []string
 	for _, f := range []struct{ name, value string }{{"-bucket", *bucket}, {"-key", *key}, {"-event", *eventName}} {
@@ -155,6 +180,9 @@ func runEvent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	e, err := match.ParseEvent(*eventName)
 	if err != nil {
 		return usageError(stderr, "event", "-event: %s", strings.TrimPrefix(err.Error(), "match: "))
+	}
+	if *region, err = checkRegion(f, *region); err != nil {
+		return usageError(stderr, "event", "%v", err)
 	}
 	if err := checkKey(*key); err != nil {
 		return usageError(stderr, "event", "-key: %v", err)

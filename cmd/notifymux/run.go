@@ -85,7 +85,8 @@ Where payloads go (-to):
   TARGETS.json   an HTTP POST to the URL of each target in a JSON object
                  {"<target>":"<url>",…}; a target missing from it is dead-lettered
 HTTP requests carry X-Notifymux-Signature, an HMAC-SHA256 over the timestamp
-and body with the secret of -secret-file, -secret or $NOTIFYMUX_SECRET.
+and body with the secret of -secret-file or $NOTIFYMUX_SECRET (no flag takes
+the secret itself: the process list shows command lines to every user).
 
 Without -rules and -in, the example rules and events compiled into notifymux
 are used (examples/testpic.xml, bucket testpic-1253970026 in ap-chengdu, and
@@ -142,8 +143,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.StringVar(&o.to, "to", "-", "where payloads go: - (standard output), an http(s) URL, or a JSON file of target → URL")
 	format := fs.String("format", "cos", "payload format: cos, s3 or cloudevents")
 	fs.StringVar(&o.appID, "appid", "", "the APPID of events that carry none (COS)")
-	fs.StringVar(&o.region, "region", "", "the region of events that carry none (default: the bucket's region in the rules file)")
-	secret := fs.String("secret", "", "the HMAC-SHA256 key for HTTP deliveries (visible to other users of this machine; prefer -secret-file or $NOTIFYMUX_SECRET)")
+	fs.StringVar(&o.region, "region", "", "the region of events that carry none (default: the bucket's region in the rules file); for -format cos a COS region, full (ap-guangzhou) or short (gz), written in full")
 	secretFile := fs.String("secret-file", "", "a file holding the HMAC-SHA256 key for HTTP deliveries (trailing newline ignored)")
 	fs.StringVar(&o.deadLetter, "dead-letter", "notifymux-dead-letter.jsonl", "the JSON-lines file undeliverable batches are appended to, created on the first one; - for standard error")
 	policy := fs.String("policy", "block", "when a target's queue is full: block (pause reading), drop (count and go on) or reject (refuse and report)")
@@ -165,6 +165,9 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	var err error
 	if o.format, err = batch.ParseFormat(*format); err != nil {
 		return usageError(stderr, "run", "-format %q: want cos, s3 or cloudevents", *format)
+	}
+	if o.region, err = checkRegion(o.format, o.region); err != nil {
+		return usageError(stderr, "run", "%v", err)
 	}
 	if o.policy, err = dispatch.ParseQueuePolicy(*policy); err != nil {
 		return usageError(stderr, "run", "-policy %q: want block, drop or reject", *policy)
@@ -192,12 +195,12 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return usageError(stderr, "run", "-dead-letter: want a file name or -")
 	}
 	if o.to != "-" {
-		if o.secret, err = readSecret(*secret, *secretFile); err != nil {
+		if o.secret, err = readSecret(*secretFile); err != nil {
 			fmt.Fprintf(stderr, "notifymux run: %v\n", err)
 			return exitUsage
 		}
 		if o.secret == nil {
-			return usageError(stderr, "run", "-to %s needs the HMAC key the functions verify: give -secret-file FILE, -secret KEY or $NOTIFYMUX_SECRET", o.to)
+			return usageError(stderr, "run", "-to %s needs the HMAC key the functions verify: give -secret-file FILE or $NOTIFYMUX_SECRET", o.to)
 		}
 	}
 
@@ -256,15 +259,11 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	return r.run(ctx, in, inName)
 }
 
-// readSecret returns the HMAC key from -secret, -secret-file or
-// $NOTIFYMUX_SECRET, in that order, or nil when none is given.
-func readSecret(secret, file string) ([]byte, error) {
-	switch {
-	case secret != "" && file != "":
-		return nil, errors.New("give -secret or -secret-file, not both")
-	case secret != "":
-		return []byte(secret), nil
-	case file != "":
+// readSecret returns the HMAC key from -secret-file or $NOTIFYMUX_SECRET, in
+// that order, or nil when neither is given. There is no flag that takes the
+// key itself: a command line is visible to every user of the machine.
+func readSecret(file string) ([]byte, error) {
+	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			return nil, fmt.Errorf("-secret-file: %v", err)
@@ -646,11 +645,13 @@ func (r *runner) summary(name string, interrupted bool) int {
 			break
 		}
 		fmt.Fprintf(&b, "  %s: matched %d, delivered %d in %s", t.Target, t.Matched, t.Delivered, count(t.Batches, "batch", "batches"))
+		if t.Retried > 0 {
+			fmt.Fprintf(&b, ", retried %s in %s", count(t.Retried, "record", "records"), count(t.RetryAttempts, "attempt", "attempts"))
+		}
 		for _, f := range []struct {
 			n    int64
 			what string
 		}{
-			{int64(t.Retried), "retried"},
 			{int64(t.DeadLettered), "dead-lettered"},
 			{int64(t.DeadLetterFailed), "dead-letter failed"},
 			{int64(t.Dropped), "dropped"},

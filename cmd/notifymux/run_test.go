@@ -174,7 +174,7 @@ func runCommand(ctx context.Context, args ...string) (int, string, string) {
 }
 
 // statsLine parses the summary's statistics line.
-var statsLine = regexp.MustCompile(`published (\d+) \(matched (\d+), unmatched (\d+)\): delivered (\d+) in (\d+) batches, retried (\d+), dead-lettered (\d+), dead-letter failed (\d+), dropped (\d+), rejected (\d+), queued (\d+)`)
+var statsLine = regexp.MustCompile(`published (\d+) \(matched (\d+), unmatched (\d+)\): delivered (\d+) in (\d+) batches, retried (\d+) records? in (\d+) attempts?, dead-lettered (\d+), dead-letter failed (\d+), dropped (\d+), rejected (\d+), queued (\d+)`)
 
 func parseStats(t *testing.T, stderr string) dispatch.Stats {
 	t.Helper()
@@ -187,7 +187,7 @@ func parseStats(t *testing.T, stderr string) dispatch.Stats {
 		n[i], _ = strconv.ParseUint(m[i], 10, 64)
 	}
 	s := dispatch.Stats{Published: n[1], Matched: n[2], Unmatched: n[3], Delivered: n[4], Batches: n[5], Retried: n[6],
-		DeadLettered: n[7], DeadLetterFailed: n[8], Dropped: n[9], Rejected: n[10], Queued: int64(n[11])}
+		RetryAttempts: n[7], DeadLettered: n[8], DeadLetterFailed: n[9], Dropped: n[10], Rejected: n[11], Queued: int64(n[12])}
 	if s.Published != s.Matched+s.Unmatched ||
 		s.Matched != s.Delivered+s.DeadLettered+s.DeadLetterFailed+s.Dropped+s.Rejected+uint64(s.Queued) {
 		t.Errorf("statistics do not add up: %+v", s)
@@ -378,7 +378,7 @@ func TestRunInterruptWhileDelivering(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 			defer cancel()
 			start := time.Now()
-			code, _, stderr := runCommand(ctx, "-rules", "examples/testpic.xml", "-in", in, "-to", srv.URL, "-secret", "s",
+			code, _, stderr := runCommand(ctx, "-rules", "examples/testpic.xml", "-in", in, "-to", srv.URL, "-secret-file", secretFile(t),
 				"-drain", "100ms", "-timeout", "1m", "-dead-letter", dl, "-queue", queue)
 			if elapsed := time.Since(start); elapsed > 10*time.Second {
 				t.Errorf("run took %v after the interrupt", elapsed)
@@ -544,4 +544,14 @@ func equalUnordered(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// secretFile writes an HMAC key to a file of the test's and returns its path.
+func secretFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(path, []byte("s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
