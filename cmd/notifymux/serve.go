@@ -22,9 +22,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/notifymux/notifymux/batch"
@@ -148,6 +150,9 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if code := o.check(fs, *format, *policy, stderr); code != 0 {
 		return code
 	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 
 	// Log lines wait until the listening line is out, which must come first.
 	logw := &heldWriter{w: stderr}
