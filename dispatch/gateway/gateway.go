@@ -27,12 +27,14 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +42,7 @@ import (
 	"github.com/notifymux/notifymux/dispatch"
 	"github.com/notifymux/notifymux/dispatch/gateway/sigv4"
 	"github.com/notifymux/notifymux/match"
+	"github.com/notifymux/notifymux/match/config"
 )
 
 // Defaults of Config.
@@ -196,20 +199,26 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// load reads every stored configuration and adds all their rules to the
-// index in one AddAll call.
+// load reads every stored configuration, several files at once, and adds
+// all their rules to the index in one AddAll call. Only the rules are read
+// (config.ReadXML): GET answers the stored document itself.
 func (g *Gateway) load() error {
 	start := time.Now()
-	var all []match.Rule
-	n := 0
-	err := g.cfg.Store.All(func(bucket string, doc []byte) error {
-		nt, err := ParseNotification(bucket, doc)
+	var (
+		mu  sync.Mutex
+		all []match.Rule
+		n   int
+	)
+	err := g.cfg.Store.All(4*runtime.GOMAXPROCS(0), func(bucket string, doc []byte) error {
+		rules, err := config.ReadXML(bytes.NewReader(doc), bucket)
 		if err != nil {
 			return fmt.Errorf("gateway: stored configuration of bucket %q (%s): %w", bucket, g.cfg.Store.Dir(), err)
 		}
-		if len(nt.Rules) > 0 {
+		if len(rules) > 0 {
+			mu.Lock()
 			n++
-			all = append(all, nt.Rules...)
+			all = append(all, rules...)
+			mu.Unlock()
 		}
 		return nil
 	})
