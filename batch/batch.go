@@ -51,6 +51,7 @@ type Record struct {
 	AppID       string      // APPID that owns the bucket, e.g. "1253970026"
 	Region      string      // bucket region, e.g. "ap-guangzhou"
 	Key         string      // object key, without a leading slash
+	URL         string      // the object's URL as the incoming record gave it; "" lets the COS encoder build one
 	Size        int64       // object size in bytes
 	ETag        string      // object ETag, without quotes
 	VersionID   string      // version id, "" when unversioned
@@ -76,7 +77,7 @@ type Format uint8
 
 // The payload formats.
 const (
-	FormatCOS         Format = iota // COS: {"Records":[{"cos":…,"event":…}]} (seed 004)
+	FormatCOS         Format = iota // COS: {"Records":[{"cos":…,"event":…}]} (schema.COSPayload)
 	FormatS3                        // S3: {"Records":[{"eventVersion":"2.1",…}]}
 	FormatCloudEvents               // CloudEvents 1.0 batch mode (application/cloudevents-batch+json)
 )

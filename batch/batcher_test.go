@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/notifymux/notifymux/batch"
+	"github.com/notifymux/notifymux/batch/schema"
 	"github.com/notifymux/notifymux/match"
 )
 
@@ -104,14 +105,14 @@ func TestBatcherMaxRecords(t *testing.T) {
 	var all []string
 	for i, bt := range c.batches {
 		all = append(all, keys(bt.Records)...)
-		var p cosPayload
+		var p schema.COSPayload
 		decodeStrict(t, bt.Payload, &p)
 		if len(p.Records) != len(bt.Records) {
 			t.Errorf("batch %d: payload has %d records, Records %d", i, len(p.Records), len(bt.Records))
 		}
 		for j, r := range p.Records {
-			if want := "/1253970026/testpic/" + bt.Records[j].Key; r.Cos.CosObject.Key != want {
-				t.Errorf("batch %d record %d: key %q, want %q", i, j, r.Cos.CosObject.Key, want)
+			if want := "/1253970026/testpic/" + bt.Records[j].Key; r.COS.Object.Key != want {
+				t.Errorf("batch %d record %d: key %q, want %q", i, j, r.COS.Object.Key, want)
 			}
 		}
 		if bt.Target != "f" || bt.ContentType != "application/json" || bt.Format != batch.FormatCOS || !bt.Opened.Equal(t0) {
@@ -193,7 +194,7 @@ func TestBatcherRecordTooLarge(t *testing.T) {
 	if len(c.batches) != 1 || !slices.Equal(keys(c.batches[0].Records), []string{"small", "after"}) {
 		t.Fatalf("%d batches (first %v), want one with small, after", len(c.batches), keys(c.batches[0].Records))
 	}
-	var p cosPayload
+	var p schema.COSPayload
 	decodeStrict(t, c.batches[0].Payload, &p)
 	if len(p.Records) != 2 {
 		t.Errorf("payload has %d records, want 2", len(p.Records))
@@ -425,9 +426,9 @@ func TestBatcherRecycleReusesMemory(t *testing.T) {
 	if &last.Payload[:1][0] != first || &last.Records[0] != firstRecs {
 		t.Log("recycled buffers were not reused (a GC may have emptied the pool)")
 	}
-	var p cosPayload
+	var p schema.COSPayload
 	decodeStrict(t, last.Payload, &p)
-	if len(p.Records) != 2 || !strings.HasSuffix(p.Records[1].Cos.CosObject.Key, "/d") {
+	if len(p.Records) != 2 || !strings.HasSuffix(p.Records[1].COS.Object.Key, "/d") {
 		t.Errorf("payload after recycling: %s", last.Payload)
 	}
 }

@@ -12,8 +12,10 @@
 //   - id is the RequestID, then "." and the Sequencer when there is one (the
 //     adapter joins x-amz-request-id and x-amz-id-2, which a Record lacks; the
 //     sequencer tells apart the events of one request). With neither, id is
-//     16 hex digits of the xxhash of bucket, key, event and time, so it is
-//     never empty as CloudEvents requires.
+//     16 hex digits of the xxhash of bucket, key, event and time (in
+//     milliseconds), so it is never empty as CloudEvents requires.
+//   - source is aws:s3.<region>.<bucket>; an empty region or bucket is left
+//     out with its dot (aws:s3.<bucket>), never written as an empty label.
 //   - subject is the object key as stored, not URL-encoded; data carries the
 //     encoded form in s3.object.key.
 //   - COS-only event types get type com.tencent.cos.<eventName> (names.go).
@@ -38,10 +40,13 @@ func appendCloudEvent(dst []byte, r *Record) []byte {
 		dst = append(dst, '.')
 		dst = appendEscaped(dst, r.Sequencer)
 	}
-	dst = append(dst, `","source":"aws:s3.`...)
-	dst = appendEscaped(dst, r.Region)
-	dst = append(dst, '.')
-	dst = appendEscaped(dst, r.Bucket)
+	dst = append(dst, `","source":"aws:s3`...)
+	for _, label := range [2]string{r.Region, r.Bucket} {
+		if label != "" {
+			dst = append(dst, '.')
+			dst = appendEscaped(dst, label)
+		}
+	}
 	dst = append(dst, `","type":`...)
 	dst = appendString(dst, cloudEventType(r.Event))
 	dst = append(dst, `,"subject":`...)
@@ -53,7 +58,9 @@ func appendCloudEvent(dst []byte, r *Record) []byte {
 	return append(dst, '}')
 }
 
-// fallbackID hashes what identifies an event when it has no request id.
+// fallbackID hashes what identifies an event when it has no request id: the
+// time counts in milliseconds, the precision the event shows, so an event
+// decoded and encoded again keeps its id.
 func fallbackID(r *Record) uint64 {
 	var d xxhash.Digest
 	d.Reset()
@@ -62,7 +69,7 @@ func fallbackID(r *Record) uint64 {
 	_, _ = d.Write(tail[:1])
 	_, _ = d.WriteString(r.Key)
 	tail[0] = byte(r.Event)
-	binary.LittleEndian.PutUint64(tail[1:9], uint64(r.Time.UnixNano()))
+	binary.LittleEndian.PutUint64(tail[1:9], uint64(r.Time.UnixMilli()))
 	_, _ = d.Write(tail[:9])
 	return d.Sum64()
 }

@@ -1,5 +1,5 @@
 // This file encodes a Record in the COS format, the structure of the event
-// JSON on the SCF "COS trigger" page (seed 004):
+// JSON on the SCF "COS trigger" page (schema.COSPayload):
 //
 //	{"cos":{"cosSchemaVersion":"1.0",
 //	        "cosObject":{"url":…,"meta":{"x-cos-request-id":…,"Content-Type":…,"x-cos-meta-…":…},
@@ -10,43 +10,72 @@
 //	          "requestParameters":{"requestSourceIP":…,"requestHeaders":{}},
 //	          "eventQueue":<target>,"reservedInfo":"","reqid":<integer>}}
 //
-// Choices where the seed leaves room:
-//   - requestHeaders is always {}. The seed sample copies the request's
+// Choices where the page leaves room:
+//   - requestHeaders is always {}. The page's sample copies the request's
 //     Authorization header there, which hands a signed credential to every
 //     function the event reaches (and to its logs); no request header is ever
 //     copied.
-//   - meta holds x-cos-request-id and Content-Type as in the seed, then the
+//   - meta holds x-cos-request-id and Content-Type as in the page's sample, then the
 //     user metadata from Record.Meta whose names start with x-cos-meta- or
 //     x-amz-meta- (in any case), in the order given. Other names are skipped,
 //     so a request header put into Meta by mistake cannot leak either.
-//   - eventName is the concrete type (cos:ObjectCreated:Put); the seed's
+//   - eventName is the concrete type (cos:ObjectCreated:Put); the page's
 //     sample shows the rule's wildcard. S3-only types keep their s3: name.
-//   - url is https://<bucket>-<appid>.cos.<region>.myqcloud.com/<key> with the
-//     key percent-encoded ('/' kept); the seed's sample uses http.
-//   - region and vid are copied from the Record unchanged (the seed's "cd" is
-//     the legacy short form of ap-chengdu).
-//   - reqid is an integer in the seed. It is the RequestID itself when that is
+//   - url is Record.URL when it is set: an incoming record's own url is kept.
+//     Else it is https://<name>-<appid>.cos.<region>.myqcloud.com/<key>, with
+//     the key percent-encoded ('/' kept) and the region's full name
+//     (config.CanonicalRegion: "cd" gives ap-chengdu), as in the page's
+//     sample (which uses http). An empty part is left out with its dot or
+//     dash, never written as an empty label: without a region the host is
+//     <name>-<appid>.cos.myqcloud.com, without an APPID <name>.cos.<region>…
+//   - The bucket's short name and APPID: Record.AppID, and Record.Bucket less
+//     a "-<appid>" suffix; when Record.AppID is "", both come from
+//     Record.Bucket by SplitCOSBucket ("testpic-1253970026" gives testpic
+//     and 1253970026). cosBucket.name and appid hold them.
+//   - cosObject.key is "/<appid>/<name>/<key>"; an empty APPID or name is
+//     left out with its slash ("/<name>/<key>"), never written as an empty
+//     segment. The decoder strips exactly this prefix, built from cosBucket.
+//   - cosBucket.region and vid are copied from the Record unchanged (the
+//     sample's "cd" is the legacy short form of ap-chengdu).
+//   - reqid is an integer in the sample. It is the RequestID itself when that is
 //     a decimal number below 2^53, else the low 53 bits of the xxhash of the
 //     RequestID (so JavaScript numbers hold it exactly), and 0 without one.
 
 package batch
 
 import (
+	"strings"
+
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/notifymux/notifymux/match/config"
 )
 
 func appendCOSRecord(dst []byte, r *Record) []byte {
-	dst = append(dst, `{"cos":{"cosSchemaVersion":"1.0","cosObject":{"url":"https://`...)
-	dst = appendEscaped(dst, r.Bucket)
-	if r.AppID != "" && !hasSuffixDashAppID(r.Bucket, r.AppID) {
-		dst = append(dst, '-')
-		dst = appendEscaped(dst, r.AppID)
+	name, appid := cosBucketParts(r)
+	dst = append(dst, `{"cos":{"cosSchemaVersion":"1.0","cosObject":{"url":`...)
+	if r.URL != "" {
+		dst = appendString(dst, r.URL)
+	} else {
+		dst = append(dst, `"https://`...)
+		if name != "" {
+			dst = appendEscaped(dst, name)
+			if appid != "" {
+				dst = append(dst, '-')
+				dst = appendEscaped(dst, appid)
+			}
+			dst = append(dst, '.')
+		}
+		dst = append(dst, "cos."...)
+		if region := config.CanonicalRegion(r.Region); region != "" {
+			dst = appendEscaped(dst, region)
+			dst = append(dst, '.')
+		}
+		dst = append(dst, "myqcloud.com/"...)
+		dst = appendURLEscaped(dst, r.Key, false)
+		dst = append(dst, '"')
 	}
-	dst = append(dst, ".cos."...)
-	dst = appendEscaped(dst, r.Region)
-	dst = append(dst, ".myqcloud.com/"...)
-	dst = appendURLEscaped(dst, r.Key, false)
-	dst = append(dst, `","meta":{"x-cos-request-id":`...)
+	dst = append(dst, `,"meta":{"x-cos-request-id":`...)
 	dst = appendString(dst, r.RequestID)
 	dst = append(dst, `,"Content-Type":`...)
 	dst = appendString(dst, r.ContentType)
@@ -63,19 +92,23 @@ func appendCOSRecord(dst []byte, r *Record) []byte {
 	dst = append(dst, `},"vid":`...)
 	dst = appendString(dst, r.VersionID)
 	dst = append(dst, `,"key":"/`...)
-	dst = appendEscaped(dst, r.AppID)
-	dst = append(dst, '/')
-	dst = appendEscaped(dst, r.Bucket)
-	dst = append(dst, '/')
+	if appid != "" {
+		dst = appendEscaped(dst, appid)
+		dst = append(dst, '/')
+	}
+	if name != "" {
+		dst = appendEscaped(dst, name)
+		dst = append(dst, '/')
+	}
 	dst = appendEscaped(dst, r.Key)
 	dst = append(dst, `","size":`...)
 	dst = appendInt(dst, r.Size)
 	dst = append(dst, `},"cosBucket":{"region":`...)
 	dst = appendString(dst, r.Region)
 	dst = append(dst, `,"name":`...)
-	dst = appendString(dst, r.Bucket)
+	dst = appendString(dst, name)
 	dst = append(dst, `,"appid":`...)
-	dst = appendString(dst, r.AppID)
+	dst = appendString(dst, appid)
 	dst = append(dst, `},"cosNotificationId":`...)
 	dst = appendString(dst, r.RuleID)
 	dst = append(dst, `},"event":{"eventName":`...)
@@ -91,8 +124,39 @@ func appendCOSRecord(dst []byte, r *Record) []byte {
 	return append(dst, `}}`...)
 }
 
-// hasSuffixDashAppID reports whether bucket already ends in "-<appid>", the
-// full COS bucket name, so the URL does not repeat the APPID.
+// cosBucketParts returns the short bucket name and the APPID that r's COS
+// record shows: r.AppID with r.Bucket less a "-<appid>" suffix, or, when
+// r.AppID is "", both taken from r.Bucket by SplitCOSBucket.
+func cosBucketParts(r *Record) (name, appid string) {
+	if r.AppID == "" {
+		return SplitCOSBucket(r.Bucket)
+	}
+	if hasSuffixDashAppID(r.Bucket, r.AppID) {
+		return r.Bucket[:len(r.Bucket)-len(r.AppID)-1], r.AppID
+	}
+	return r.Bucket, r.AppID
+}
+
+// SplitCOSBucket splits a full COS bucket name, "<name>-<appid>", into the
+// short name and the APPID: "testpic-1253970026" gives "testpic" and
+// "1253970026". The APPID is the digits after the last '-'. A bucket name
+// without such a suffix (no '-', nothing before it, or a non-digit after it)
+// is returned whole, with appid "".
+func SplitCOSBucket(bucket string) (name, appid string) {
+	i := strings.LastIndexByte(bucket, '-')
+	if i <= 0 || i == len(bucket)-1 {
+		return bucket, ""
+	}
+	for j := i + 1; j < len(bucket); j++ {
+		if c := bucket[j]; c < '0' || c > '9' {
+			return bucket, ""
+		}
+	}
+	return bucket[:i], bucket[i+1:]
+}
+
+// hasSuffixDashAppID reports whether bucket ends in "-<appid>", the full COS
+// bucket name.
 func hasSuffixDashAppID(bucket, appid string) bool {
 	n := len(bucket) - len(appid)
 	return n > 0 && bucket[n-1] == '-' && bucket[n:] == appid

@@ -1,11 +1,13 @@
 package batch_test
 
-// These tests decode every payload with encoding/json into structs whose
-// field names are copied from the documents: the COS event on the SCF "COS
-// trigger" page (seed 004, kept in testdata/cos_seed004.json), the S3 user
-// guide's "Event message structure" example (testdata/s3_sample.json), and
-// the CloudEvents 1.0 spec's attribute names. They are not derived from the
-// encoders.
+// These tests decode every payload with encoding/json into the schema
+// package's structs, whose member names are copied from the documents: the
+// COS event on the SCF "COS trigger" page (kept in
+// testdata/cos_seed004.json), the S3 user guide's "Event message structure"
+// example (testdata/s3_sample.json), and the CloudEvents 1.0 spec's
+// attribute names. They are not derived from the encoders;
+// TestCOSStructureIsSeed004 and TestS3StructureIsTheS3Document check the
+// structs against the samples.
 
 import (
 	"bytes"
@@ -21,95 +23,48 @@ import (
 	"time"
 
 	"github.com/notifymux/notifymux/batch"
+	"github.com/notifymux/notifymux/batch/schema"
 	"github.com/notifymux/notifymux/match"
 )
 
-// cosPayload is seed 004's event structure.
-type cosPayload struct {
-	Records []struct {
-		Cos struct {
-			CosSchemaVersion string `json:"cosSchemaVersion"`
-			CosObject        struct {
-				URL  string            `json:"url"`
-				Meta map[string]string `json:"meta"`
-				Vid  string            `json:"vid"`
-				Key  string            `json:"key"`
-				Size int64             `json:"size"`
-			} `json:"cosObject"`
-			CosBucket struct {
-				Region string `json:"region"`
-				Name   string `json:"name"`
-				Appid  string `json:"appid"`
-			} `json:"cosBucket"`
-			CosNotificationID string `json:"cosNotificationId"`
-		} `json:"cos"`
-		Event struct {
-			EventName         string `json:"eventName"`
-			EventVersion      string `json:"eventVersion"`
-			EventTime         int64  `json:"eventTime"`
-			EventSource       string `json:"eventSource"`
-			RequestParameters struct {
-				RequestSourceIP string            `json:"requestSourceIP"`
-				RequestHeaders  map[string]string `json:"requestHeaders"`
-			} `json:"requestParameters"`
-			EventQueue   string `json:"eventQueue"`
-			ReservedInfo string `json:"reservedInfo"`
-			Reqid        int64  `json:"reqid"`
-		} `json:"event"`
-	} `json:"Records"`
-}
-
-// s3Record is the S3 user guide's event record, version 2.1.
-type s3Record struct {
-	EventVersion string `json:"eventVersion"`
-	EventSource  string `json:"eventSource"`
-	AwsRegion    string `json:"awsRegion"`
-	EventTime    string `json:"eventTime"`
-	EventName    string `json:"eventName"`
-	UserIdentity struct {
-		PrincipalID string `json:"principalId"`
-	} `json:"userIdentity"`
-	RequestParameters struct {
-		SourceIPAddress string `json:"sourceIPAddress"`
-	} `json:"requestParameters"`
-	ResponseElements struct {
-		XAmzRequestID string `json:"x-amz-request-id"`
-		XAmzID2       string `json:"x-amz-id-2"`
-	} `json:"responseElements"`
-	S3 struct {
-		S3SchemaVersion string `json:"s3SchemaVersion"`
-		ConfigurationID string `json:"configurationId"`
-		Bucket          struct {
-			Name          string `json:"name"`
-			OwnerIdentity struct {
-				PrincipalID string `json:"principalId"`
-			} `json:"ownerIdentity"`
-			Arn string `json:"arn"`
-		} `json:"bucket"`
-		Object struct {
-			Key       string  `json:"key"`
-			Size      *int64  `json:"size"`
-			ETag      *string `json:"eTag"`
-			VersionID *string `json:"versionId"`
-			Sequencer *string `json:"sequencer"`
-		} `json:"object"`
-	} `json:"s3"`
-}
-
-type s3Payload struct {
-	Records []s3Record `json:"Records"`
-}
-
-// cloudEvent has the CloudEvents 1.0 context attributes we write.
-type cloudEvent struct {
-	SpecVersion     string   `json:"specversion"`
-	ID              string   `json:"id"`
-	Source          string   `json:"source"`
-	Type            string   `json:"type"`
-	Subject         string   `json:"subject"`
-	Time            string   `json:"time"`
-	DataContentType string   `json:"datacontenttype"`
-	Data            s3Record `json:"data"`
+// objectMembers lists, for each record of an S3 payload (or the data of
+// each CloudEvent), which members its s3.object has: the schema's optional
+// members decode to "" or 0 whether absent or empty, and the encoder must
+// leave them out.
+func objectMembers(t *testing.T, data []byte, cloudEvents bool) []map[string]bool {
+	t.Helper()
+	type probe struct {
+		S3 struct {
+			Object map[string]json.RawMessage `json:"object"`
+		} `json:"s3"`
+	}
+	var recs []probe
+	if cloudEvents {
+		var events []struct {
+			Data probe `json:"data"`
+		}
+		if err := json.Unmarshal(data, &events); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			recs = append(recs, e.Data)
+		}
+	} else {
+		var p struct{ Records []probe }
+		if err := json.Unmarshal(data, &p); err != nil {
+			t.Fatal(err)
+		}
+		recs = p.Records
+	}
+	var out []map[string]bool
+	for _, r := range recs {
+		m := map[string]bool{}
+		for k := range r.S3.Object {
+			m[k] = true
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // decodeStrict decodes data into v, refusing fields v does not name.
@@ -189,7 +144,7 @@ func TestCOSStructureIsSeed004(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fromSeed cosPayload
+	var fromSeed schema.COSPayload
 	decodeStrict(t, seed, &fromSeed) // the test's struct is the seed's
 	want := slices.DeleteFunc(paths(t, seed), func(p string) bool {
 		return strings.HasPrefix(p, ".Records[].event.requestParameters.requestHeaders.") // the leaked credential
@@ -205,61 +160,80 @@ func TestCOSStructureIsSeed004(t *testing.T) {
 
 func TestCOSFields(t *testing.T) {
 	recs := records()
-	var p cosPayload
+	var p schema.COSPayload
 	decodeStrict(t, batch.AppendCOS(nil, recs), &p)
 	if len(p.Records) != len(recs) {
 		t.Fatalf("got %d records, want %d", len(p.Records), len(recs))
 	}
 	for i, r := range recs {
-		c, e := p.Records[i].Cos, p.Records[i].Event
+		c, e := p.Records[i].COS, p.Records[i].Event
 		check := func(field string, got, want any) {
 			t.Helper()
 			if got != want {
 				t.Errorf("record %d: %s = %v, want %v", i, field, got, want)
 			}
 		}
-		check("cosSchemaVersion", c.CosSchemaVersion, "1.0")
-		check("cosObject.key", c.CosObject.Key, "/"+r.AppID+"/"+r.Bucket+"/"+r.Key)
-		check("cosObject.size", c.CosObject.Size, r.Size)
-		check("cosObject.vid", c.CosObject.Vid, r.VersionID)
-		check("cosObject.meta[x-cos-request-id]", c.CosObject.Meta["x-cos-request-id"], r.RequestID)
-		check("cosObject.meta[Content-Type]", c.CosObject.Meta["Content-Type"], r.ContentType)
-		u, err := url.Parse(c.CosObject.URL)
+		check("cosSchemaVersion", c.SchemaVersion, "1.0")
+		check("cosObject.key", c.Object.Key, "/"+r.AppID+"/"+r.Bucket+"/"+r.Key)
+		check("cosObject.size", c.Object.Size, r.Size)
+		check("cosObject.vid", c.Object.VersionID, r.VersionID)
+		check("cosObject.meta[x-cos-request-id]", metaGet(c.Object.Meta, "x-cos-request-id"), r.RequestID)
+		check("cosObject.meta[Content-Type]", metaGet(c.Object.Meta, "Content-Type"), r.ContentType)
+		u, err := url.Parse(c.Object.URL)
 		if err != nil {
-			t.Errorf("record %d: url %q: %v", i, c.CosObject.URL, err)
+			t.Errorf("record %d: url %q: %v", i, c.Object.URL, err)
 		} else {
 			check("url host", u.Host, r.Bucket+"-"+r.AppID+".cos."+r.Region+".myqcloud.com")
 			check("url path", u.Path, "/"+r.Key)
 		}
-		check("cosBucket.region", c.CosBucket.Region, r.Region)
-		check("cosBucket.name", c.CosBucket.Name, r.Bucket)
-		check("cosBucket.appid", c.CosBucket.Appid, r.AppID)
-		check("cosNotificationId", c.CosNotificationID, r.RuleID)
-		check("eventName", e.EventName, r.Event.String())
-		check("eventVersion", e.EventVersion, "1.0")
-		check("eventTime", e.EventTime, r.Time.Unix())
-		check("eventSource", e.EventSource, "qcs::cos")
-		check("requestSourceIP", e.RequestParameters.RequestSourceIP, r.SourceIP)
-		check("len(requestHeaders)", len(e.RequestParameters.RequestHeaders), 0)
-		check("eventQueue", e.EventQueue, r.Target)
+		check("cosBucket.region", c.Bucket.Region, r.Region)
+		check("cosBucket.name", c.Bucket.Name, r.Bucket)
+		check("cosBucket.appid", c.Bucket.AppID, r.AppID)
+		check("cosNotificationId", c.NotificationID, r.RuleID)
+		check("eventName", e.Name, r.Event.String())
+		check("eventVersion", e.Version, "1.0")
+		check("eventTime", e.Time, r.Time.Unix())
+		check("eventSource", e.Source, "qcs::cos")
+		check("requestSourceIP", e.RequestParameters.SourceIP, r.SourceIP)
+		check("len(requestHeaders)", len(e.RequestParameters.Headers), 0)
+		check("eventQueue", e.Queue, r.Target)
 		check("reservedInfo", e.ReservedInfo, "")
 	}
-	meta := p.Records[0].Cos.CosObject.Meta
+	meta := metaMap(t, p.Records[0].COS.Object.Meta)
 	if want := map[string]string{
 		"x-cos-request-id": recs[0].RequestID, "Content-Type": "text/plain",
 		"x-cos-meta-origin": "camera <1>", "X-Amz-Meta-Owner": "李",
 	}; !mapsEqual(meta, want) {
 		t.Errorf("meta = %v, want %v (Authorization must never be copied)", meta, want)
 	}
-	if got := p.Records[1].Event.Reqid; got != 12345 {
+	if got := p.Records[1].Event.ReqID; got != 12345 {
 		t.Errorf("reqid for decimal request id 12345 = %d, want 12345", got)
 	}
-	if got := p.Records[2].Event.Reqid; got != 0 {
+	if got := p.Records[2].Event.ReqID; got != 0 {
 		t.Errorf("reqid without request id = %d, want 0", got)
 	}
-	if got := p.Records[0].Event.Reqid; got <= 0 || got >= 1<<53 {
+	if got := p.Records[0].Event.ReqID; got <= 0 || got >= 1<<53 {
 		t.Errorf("reqid for a non-numeric request id = %d, want in (0, 2^53)", got)
 	}
+}
+
+// metaGet returns the value of the member name of m, "" when absent.
+func metaGet(m schema.Metadata, name string) string {
+	v, _ := m.Get(name)
+	return v
+}
+
+// metaMap returns m as a map, failing on a name given twice.
+func metaMap(t *testing.T, m schema.Metadata) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, f := range m {
+		if _, dup := out[f.Name]; dup {
+			t.Errorf("meta member %q written twice", f.Name)
+		}
+		out[f.Name] = f.Value
+	}
+	return out
 }
 
 func mapsEqual(a, b map[string]string) bool {
@@ -291,7 +265,7 @@ func TestS3StructureIsTheS3Document(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fromDoc s3Payload
+	var fromDoc schema.S3Payload
 	decodeStrict(t, sample, &fromDoc)
 	want := paths(t, sample)
 	got := paths(t, batch.AppendS3(nil, records()[:1]))
@@ -307,7 +281,7 @@ func TestS3StructureIsTheS3Document(t *testing.T) {
 	}
 }
 
-func checkS3Record(t *testing.T, i int, got s3Record, r batch.Record) {
+func checkS3Record(t *testing.T, i int, got schema.S3Record, members map[string]bool, r batch.Record) {
 	t.Helper()
 	check := func(field string, got, want any) {
 		t.Helper()
@@ -317,7 +291,7 @@ func checkS3Record(t *testing.T, i int, got s3Record, r batch.Record) {
 	}
 	check("eventVersion", got.EventVersion, "2.1")
 	check("eventSource", got.EventSource, "aws:s3")
-	check("awsRegion", got.AwsRegion, r.Region)
+	check("awsRegion", got.AWSRegion, r.Region)
 	check("eventTime", got.EventTime, r.Time.UTC().Format("2006-01-02T15:04:05.000Z"))
 	wantName := strings.TrimPrefix(r.Event.S3Name(), "s3:")
 	if wantName == "" {
@@ -326,12 +300,12 @@ func checkS3Record(t *testing.T, i int, got s3Record, r batch.Record) {
 	check("eventName", got.EventName, wantName)
 	check("userIdentity.principalId", got.UserIdentity.PrincipalID, r.AppID)
 	check("sourceIPAddress", got.RequestParameters.SourceIPAddress, r.SourceIP)
-	check("x-amz-request-id", got.ResponseElements.XAmzRequestID, r.RequestID)
-	check("s3SchemaVersion", got.S3.S3SchemaVersion, "1.0")
+	check("x-amz-request-id", got.ResponseElements.RequestID, r.RequestID)
+	check("s3SchemaVersion", got.S3.SchemaVersion, "1.0")
 	check("configurationId", got.S3.ConfigurationID, r.RuleID)
 	check("bucket.name", got.S3.Bucket.Name, r.Bucket)
 	check("bucket.ownerIdentity.principalId", got.S3.Bucket.OwnerIdentity.PrincipalID, r.AppID)
-	check("bucket.arn", got.S3.Bucket.Arn, "arn:aws:s3:::"+r.Bucket)
+	check("bucket.arn", got.S3.Bucket.ARN, "arn:aws:s3:::"+r.Bucket)
 	key, err := url.QueryUnescape(got.S3.Object.Key)
 	check("object.key unescaped", key, r.Key)
 	check("object.key error", err, nil)
@@ -340,43 +314,47 @@ func checkS3Record(t *testing.T, i int, got s3Record, r batch.Record) {
 	}
 	removal := match.ObjectRemove.Has(r.Event)
 	if removal {
-		check("object.size present", got.S3.Object.Size != nil, false)
-		check("object.eTag present", got.S3.Object.ETag != nil, false)
-	} else if got.S3.Object.Size == nil || got.S3.Object.ETag == nil {
+		check("object.size present", members["size"], false)
+		check("object.eTag present", members["eTag"], false)
+	} else if !members["size"] || !members["eTag"] {
 		t.Errorf("record %d: size or eTag missing for %v", i, r.Event)
 	} else {
-		check("object.size", *got.S3.Object.Size, r.Size)
-		check("object.eTag", *got.S3.Object.ETag, r.ETag)
+		check("object.size", got.S3.Object.Size, r.Size)
+		check("object.eTag", got.S3.Object.ETag, r.ETag)
 	}
-	optional := func(field string, got *string, want string) {
+	optional := func(field, member string, got string, want string) {
 		t.Helper()
 		switch {
-		case want == "" && got != nil:
-			t.Errorf("record %d: %s = %q, want it left out", i, field, *got)
-		case want != "" && (got == nil || *got != want):
-			t.Errorf("record %d: %s = %v, want %q", i, field, got, want)
+		case want == "" && members[member]:
+			t.Errorf("record %d: %s = %q, want it left out", i, field, got)
+		case want != "" && got != want:
+			t.Errorf("record %d: %s = %q, want %q", i, field, got, want)
 		}
 	}
-	optional("object.versionId", got.S3.Object.VersionID, r.VersionID)
-	optional("object.sequencer", got.S3.Object.Sequencer, r.Sequencer)
+	optional("object.versionId", "versionId", got.S3.Object.VersionID, r.VersionID)
+	optional("object.sequencer", "sequencer", got.S3.Object.Sequencer, r.Sequencer)
 }
 
 func TestS3Fields(t *testing.T) {
 	recs := records()
-	var p s3Payload
-	decodeStrict(t, batch.AppendS3(nil, recs), &p)
+	var p schema.S3Payload
+	payload := batch.AppendS3(nil, recs)
+	decodeStrict(t, payload, &p)
 	if len(p.Records) != len(recs) {
 		t.Fatalf("got %d records, want %d", len(p.Records), len(recs))
 	}
+	members := objectMembers(t, payload, false)
 	for i, r := range recs {
-		checkS3Record(t, i, p.Records[i], r)
+		checkS3Record(t, i, p.Records[i], members[i], r)
 	}
 }
 
 func TestCloudEventsFields(t *testing.T) {
 	recs := records()
-	var events []cloudEvent
-	decodeStrict(t, batch.AppendCloudEvents(nil, recs), &events)
+	var events []schema.CloudEvent
+	payload := batch.AppendCloudEvents(nil, recs)
+	decodeStrict(t, payload, &events)
+	members := objectMembers(t, payload, true)
 	if len(events) != len(recs) {
 		t.Fatalf("got %d events, want %d", len(events), len(recs))
 	}
@@ -409,7 +387,7 @@ func TestCloudEventsFields(t *testing.T) {
 		if r.RequestID != "" && !strings.HasPrefix(e.ID, r.RequestID) {
 			t.Errorf("event %d: id %q does not start with the request id %q", i, e.ID, r.RequestID)
 		}
-		checkS3Record(t, i, e.Data, r)
+		checkS3Record(t, i, e.Data, members[i], r)
 	}
 }
 
@@ -417,12 +395,12 @@ func TestEventNamesForEveryEvent(t *testing.T) {
 	for e := match.Event(1); e <= match.MaxEvent; e++ {
 		r := records()[0]
 		r.Event = e
-		var c cosPayload
+		var c schema.COSPayload
 		decodeStrict(t, batch.AppendCOS(nil, []batch.Record{r}), &c)
-		if got, err := match.ParseEvent(c.Records[0].Event.EventName); err != nil || got != e {
-			t.Errorf("COS eventName %q parses to %v, %v; want %v", c.Records[0].Event.EventName, got, err, e)
+		if got, err := match.ParseEvent(c.Records[0].Event.Name); err != nil || got != e {
+			t.Errorf("COS eventName %q parses to %v, %v; want %v", c.Records[0].Event.Name, got, err, e)
 		}
-		var s s3Payload
+		var s schema.S3Payload
 		decodeStrict(t, batch.AppendS3(nil, []batch.Record{r}), &s)
 		name := s.Records[0].EventName
 		if strings.Contains(name, "s3:") || strings.Contains(name, "cos:") || name == "" {

@@ -2,6 +2,8 @@ package batch_test
 
 import (
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/notifymux/notifymux/batch"
@@ -113,4 +115,41 @@ func ExampleFormat_AppendRecord() {
 	// 2 records: 1231 bytes
 	// 3 records: 1840 bytes
 	// same as AppendS3: true
+}
+
+// A COS bucket's full name is <name>-<appid>.
+func ExampleSplitCOSBucket() {
+	fmt.Println(batch.SplitCOSBucket("testpic-1253970026"))
+	fmt.Println(batch.SplitCOSBucket("logs"))
+	// Output:
+	// testpic 1253970026
+	// logs
+}
+
+// A Decoder reads event lines and payloads, one JSON value after another; a
+// bad value or record is an error of its own, and decoding goes on.
+func ExampleNewDecoder() {
+	input := `{"bucket":"testpic-1253970026","event":"cos:ObjectCreated:Put","key":"images/a.jpg"}
+{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"us-west-2","eventTime":"2024-05-01T10:00:00.000Z",
+  "eventName":"ObjectRemoved:Delete","s3":{"configurationId":"cleanup","bucket":{"name":"logs"},"object":{"key":"2024/a+b.log"}}}]}
+{"event":"cos:ObjectCreated:Putt","key":"x"}
+{"event":"cos:ObjectCreated:*","key":"y"}
+`
+	d := batch.NewDecoder(strings.NewReader(input), batch.DecoderConfig{})
+	for {
+		in, err := d.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fmt.Println("error:", err)
+			continue
+		}
+		fmt.Printf("line %d %s: %s %s %q\n", in.Line, in.Source, in.Record.Event, in.Record.Bucket, in.Record.Key)
+	}
+	// Output:
+	// line 1 line: cos:ObjectCreated:Put testpic-1253970026 "images/a.jpg"
+	// line 2 s3: cos:ObjectRemove:Delete logs "2024/a b.log"
+	// error: line 4: "event": unknown event "cos:ObjectCreated:Putt" (did you mean "cos:ObjectCreated:Put"?)
+	// error: line 5: "event": wildcard event name: "cos:ObjectCreated:*" names a family of event types, as a rule does (the SCF console's COS test template sends it), but an event must name the one type that happened, so no rule can be chosen for it; send a concrete type such as "cos:ObjectCreated:Put"
 }

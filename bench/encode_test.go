@@ -3,8 +3,8 @@
 //
 // Each encoder benchmark encodes one payload of 10 records (the default
 // batch) into a reused buffer and reports ns/record. The encoding/json side
-// is given every advantage: its structs (with the S3 key already URL-encoded
-// and the COS meta already a map) are built once outside the timed loop, and
+// is given every advantage: its structs (package batch/schema, with the S3
+// key already URL-encoded) are built once outside the timed loop, and
 // it writes through a json.Encoder into a reused bytes.Buffer, so only the
 // marshaling is timed. Both sides produce the same JSON document (the test
 // TestEncodeEquivalent checks that they decode to equal values), with the
@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/notifymux/notifymux/batch"
+	"github.com/notifymux/notifymux/batch/schema"
 	"github.com/notifymux/notifymux/match"
 )
 
@@ -59,147 +60,62 @@ func encWorkload() []batch.Record {
 	return recs
 }
 
-// The encoding/json side: structs shaped like the payloads.
-
-type jCOSPayload struct {
-	Records []jCOSRecord `json:"Records"`
-}
-
-type jCOSRecord struct {
-	Cos struct {
-		CosSchemaVersion string `json:"cosSchemaVersion"`
-		CosObject        struct {
-			URL  string            `json:"url"`
-			Meta map[string]string `json:"meta"`
-			Vid  string            `json:"vid"`
-			Key  string            `json:"key"`
-			Size int64             `json:"size"`
-		} `json:"cosObject"`
-		CosBucket struct {
-			Region string `json:"region"`
-			Name   string `json:"name"`
-			Appid  string `json:"appid"`
-		} `json:"cosBucket"`
-		CosNotificationID string `json:"cosNotificationId"`
-	} `json:"cos"`
-	Event struct {
-		EventName         string `json:"eventName"`
-		EventVersion      string `json:"eventVersion"`
-		EventTime         int64  `json:"eventTime"`
-		EventSource       string `json:"eventSource"`
-		RequestParameters struct {
-			RequestSourceIP string            `json:"requestSourceIP"`
-			RequestHeaders  map[string]string `json:"requestHeaders"`
-		} `json:"requestParameters"`
-		EventQueue   string `json:"eventQueue"`
-		ReservedInfo string `json:"reservedInfo"`
-		Reqid        uint64 `json:"reqid"`
-	} `json:"event"`
-}
-
-type jS3Payload struct {
-	Records []jS3Record `json:"Records"`
-}
-
-type jS3Record struct {
-	EventVersion string `json:"eventVersion"`
-	EventSource  string `json:"eventSource"`
-	AwsRegion    string `json:"awsRegion"`
-	EventTime    string `json:"eventTime"`
-	EventName    string `json:"eventName"`
-	UserIdentity struct {
-		PrincipalID string `json:"principalId"`
-	} `json:"userIdentity"`
-	RequestParameters struct {
-		SourceIPAddress string `json:"sourceIPAddress"`
-	} `json:"requestParameters"`
-	ResponseElements struct {
-		XAmzRequestID string `json:"x-amz-request-id"`
-	} `json:"responseElements"`
-	S3 struct {
-		S3SchemaVersion string `json:"s3SchemaVersion"`
-		ConfigurationID string `json:"configurationId"`
-		Bucket          struct {
-			Name          string `json:"name"`
-			OwnerIdentity struct {
-				PrincipalID string `json:"principalId"`
-			} `json:"ownerIdentity"`
-			Arn string `json:"arn"`
-		} `json:"bucket"`
-		Object struct {
-			Key       string  `json:"key"`
-			Size      *int64  `json:"size,omitempty"`
-			ETag      *string `json:"eTag,omitempty"`
-			VersionID string  `json:"versionId,omitempty"`
-			Sequencer string  `json:"sequencer,omitempty"`
-		} `json:"object"`
-	} `json:"s3"`
-}
-
-type jCloudEvent struct {
-	SpecVersion     string    `json:"specversion"`
-	ID              string    `json:"id"`
-	Source          string    `json:"source"`
-	Type            string    `json:"type"`
-	Subject         string    `json:"subject"`
-	Time            string    `json:"time"`
-	DataContentType string    `json:"datacontenttype"`
-	Data            jS3Record `json:"data"`
-}
+// The encoding/json side marshals the wire structs of package batch/schema.
 
 // toJSONStructs builds the encoding/json input for recs in format f.
 func toJSONStructs(f batch.Format, recs []batch.Record) any {
 	const iso = "2006-01-02T15:04:05.000Z"
-	s3rec := func(r batch.Record) jS3Record {
-		var j jS3Record
-		j.EventVersion, j.EventSource, j.AwsRegion = "2.1", "aws:s3", r.Region
+	s3rec := func(r batch.Record) schema.S3Record {
+		var j schema.S3Record
+		j.EventVersion, j.EventSource, j.AWSRegion = "2.1", "aws:s3", r.Region
 		j.EventTime = r.Time.UTC().Format(iso)
 		j.EventName = strings.TrimPrefix(r.Event.S3Name(), "s3:")
 		j.UserIdentity.PrincipalID = r.AppID
 		j.RequestParameters.SourceIPAddress = r.SourceIP
-		j.ResponseElements.XAmzRequestID = r.RequestID
-		j.S3.S3SchemaVersion, j.S3.ConfigurationID = "1.0", r.RuleID
-		j.S3.Bucket.Name, j.S3.Bucket.OwnerIdentity.PrincipalID, j.S3.Bucket.Arn = r.Bucket, r.AppID, "arn:aws:s3:::"+r.Bucket
+		j.ResponseElements.RequestID = r.RequestID
+		j.S3.SchemaVersion, j.S3.ConfigurationID = "1.0", r.RuleID
+		j.S3.Bucket.Name, j.S3.Bucket.OwnerIdentity.PrincipalID, j.S3.Bucket.ARN = r.Bucket, r.AppID, "arn:aws:s3:::"+r.Bucket
 		j.S3.Object.Key = strings.NewReplacer("%20", "+", "%2F", "/").Replace(url.PathEscape(r.Key))
 		if !match.ObjectRemove.Has(r.Event) {
-			size, etag := r.Size, r.ETag
-			j.S3.Object.Size, j.S3.Object.ETag = &size, &etag
+			j.S3.Object.Size, j.S3.Object.ETag = r.Size, r.ETag // the workload has no size 0 or empty eTag
 		}
 		j.S3.Object.VersionID, j.S3.Object.Sequencer = r.VersionID, r.Sequencer
 		return j
 	}
 	switch f {
 	case batch.FormatCOS:
-		var p jCOSPayload
+		var p schema.COSPayload
 		for _, r := range recs {
-			var j jCOSRecord
-			j.Cos.CosSchemaVersion = "1.0"
-			j.Cos.CosObject.URL = "https://" + r.Bucket + "-" + r.AppID + ".cos." + r.Region + ".myqcloud.com/" + strings.ReplaceAll(url.PathEscape(r.Key), "%2F", "/")
-			j.Cos.CosObject.Meta = map[string]string{"x-cos-request-id": r.RequestID, "Content-Type": r.ContentType}
+			var j schema.COSRecord
+			c := &j.COS
+			c.SchemaVersion = "1.0"
+			c.Object.URL = "https://" + r.Bucket + "-" + r.AppID + ".cos." + r.Region + ".myqcloud.com/" + strings.ReplaceAll(url.PathEscape(r.Key), "%2F", "/")
+			c.Object.Meta = schema.Metadata{{Name: "x-cos-request-id", Value: r.RequestID}, {Name: "Content-Type", Value: r.ContentType}}
 			for _, m := range r.Meta {
-				j.Cos.CosObject.Meta[m.Name] = m.Value
+				c.Object.Meta = append(c.Object.Meta, schema.MetaField(m))
 			}
-			j.Cos.CosObject.Vid, j.Cos.CosObject.Key, j.Cos.CosObject.Size = r.VersionID, "/"+r.AppID+"/"+r.Bucket+"/"+r.Key, r.Size
-			j.Cos.CosBucket.Region, j.Cos.CosBucket.Name, j.Cos.CosBucket.Appid = r.Region, r.Bucket, r.AppID
-			j.Cos.CosNotificationID = r.RuleID
-			j.Event.EventName, j.Event.EventVersion, j.Event.EventTime = r.Event.String(), "1.0", r.Time.Unix()
-			j.Event.EventSource = "qcs::cos"
-			j.Event.RequestParameters.RequestSourceIP = r.SourceIP
-			j.Event.RequestParameters.RequestHeaders = map[string]string{}
-			j.Event.EventQueue = r.Target
+			c.Object.VersionID, c.Object.Key, c.Object.Size = r.VersionID, "/"+r.AppID+"/"+r.Bucket+"/"+r.Key, r.Size
+			c.Bucket.Region, c.Bucket.Name, c.Bucket.AppID = r.Region, r.Bucket, r.AppID
+			c.NotificationID = r.RuleID
+			e := &j.Event
+			e.Name, e.Version, e.Time = r.Event.String(), "1.0", r.Time.Unix()
+			e.Source = "qcs::cos"
+			e.RequestParameters.SourceIP = r.SourceIP
+			e.RequestParameters.Headers = map[string]string{}
+			e.Queue = r.Target
 			p.Records = append(p.Records, j)
 		}
 		return p
 	case batch.FormatS3:
-		var p jS3Payload
+		var p schema.S3Payload
 		for _, r := range recs {
 			p.Records = append(p.Records, s3rec(r))
 		}
 		return p
 	default:
-		var p []jCloudEvent
+		var p []schema.CloudEvent
 		for _, r := range recs {
-			p = append(p, jCloudEvent{
+			p = append(p, schema.CloudEvent{
 				SpecVersion: "1.0", ID: r.RequestID + "." + r.Sequencer,
 				Source: "aws:s3." + r.Region + "." + r.Bucket,
 				Type:   "com.amazonaws.s3." + strings.TrimPrefix(r.Event.S3Name(), "s3:"), Subject: r.Key,

@@ -23,20 +23,13 @@ import (
 	"time"
 
 	"github.com/notifymux/notifymux/batch"
+	"github.com/notifymux/notifymux/batch/schema"
 )
 
-// cosKeys returns the object keys of a COS payload, decoded with field names
-// from seed 004 ("/<appid>/<bucket>/<key>" → "<key>").
+// cosKeys returns the object keys of a COS payload ("/<appid>/<bucket>/<key>"
+// → "<key>").
 func cosKeys(t *testing.T, body []byte) []string {
-	var payload struct {
-		Records []struct {
-			COS struct {
-				Object struct {
-					Key string `json:"key"`
-				} `json:"cosObject"`
-			} `json:"cos"`
-		} `json:"Records"`
-	}
+	var payload schema.COSPayload
 	if err := json.Unmarshal(body, &payload); err != nil {
 		t.Errorf("server: payload is not COS JSON: %v", err)
 		return nil

@@ -110,9 +110,9 @@ func (p *Pipeline) Stats() Stats {
 // unmatched 2): delivered 9 in 2 batches, retried 3 records in 1 attempt,
 // dead-lettered 1, dead-letter failed 0, dropped 0, rejected 0, queued 0".
 func (s Stats) String() string {
-	return fmt.Sprintf("published %d (matched %d, unmatched %d): delivered %d in %d batches, retried %s in %s, "+
+	return fmt.Sprintf("published %d (matched %d, unmatched %d): delivered %d in %s, retried %s in %s, "+
 		"dead-lettered %d, dead-letter failed %d, dropped %d, rejected %d, queued %d",
-		s.Published, s.Matched, s.Unmatched, s.Delivered, s.Batches,
+		s.Published, s.Matched, s.Unmatched, s.Delivered, plural(s.Batches, "batch", "batches"),
 		plural(s.Retried, "record", "records"), plural(s.RetryAttempts, "attempt", "attempts"),
 		s.DeadLettered, s.DeadLetterFailed, s.Dropped, s.Rejected, s.Queued)
 }

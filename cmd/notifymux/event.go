@@ -54,7 +54,7 @@ fixed payload. No request header is ever put into a payload.
 // trigger documentation, with the request's Authorization header that the
 // sample carries removed.
 //
-//go:embed examples/scf-cos-test-template.json
+//go:embed templates/scf-cos-test.json
 var scfTemplate []byte
 
 // scfTemplateNote explains on stderr why the template cannot be routed.

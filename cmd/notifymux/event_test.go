@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/notifymux/notifymux/batch"
 	"github.com/notifymux/notifymux/match"
 )
 
@@ -191,17 +193,18 @@ func TestEventRoundTrip(t *testing.T) {
 		if code != exitOK {
 			t.Fatalf("%s: exit %d: %s", format, code, errOut)
 		}
-		var got []inputEvent
-		err := readEvents(strings.NewReader(out), func(ev *inputEvent) error {
-			c := *ev
-			c.Raw = nil
-			got = append(got, c)
-			return nil
-		}, func(line int, err error) error { return err })
-		if err != nil || len(got) != 1 {
-			t.Fatalf("%s: %v, %d events", format, err, len(got))
+		dec := batch.NewDecoder(strings.NewReader(out), batch.DecoderConfig{})
+		in, err := dec.Next()
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
 		}
-		ev := got[0]
+		if _, err := dec.Next(); err != io.EOF {
+			t.Fatalf("%s: a second record or error %v, want io.EOF", format, err)
+		}
+		ev := struct {
+			batch.Record
+			NotificationID string
+		}{in.Record, in.NotificationID}
 		if ev.Bucket != "testpic" || ev.Key != eventKey || ev.Event != match.ObjectCreatedCopy || ev.Size != 7 ||
 			!ev.Time.Equal(time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)) || ev.Region != "ap-chengdu" || ev.VersionID != "v1" ||
 			ev.NotificationID != "r1" || ev.RequestID == "" {

@@ -14,10 +14,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -64,18 +63,19 @@ func runMatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintf(stderr, "notifymux match: %v\n", err)
 		return exitUsage
 	}
-	m := &matcher{x: x, defaultBucket: *bucket, out: newWriter(stdout), explain: *explain}
+	m := &matcher{x: x, defaultBucket: defaultBucket(*bucket, doc.Rules), out: newWriter(stdout), explain: *explain}
 	if *explain {
 		m.byBucket = map[string][]match.Rule{}
 		for _, r := range doc.Rules {
 			m.byBucket[r.Bucket] = append(m.byBucket[r.Bucket], r)
 		}
 	}
-	var in io.Reader = stdin
+	var code int
 	if fs.NArg() > 0 {
-		in = argumentLines(fs.Args())
+		code, err = m.runArguments(ctx, fs.Args(), stderr)
+	} else {
+		code, err = m.run(ctx, stdin, "input ", stderr)
 	}
-	code, err := m.run(ctx, in, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "notifymux match: %v\n", err)
 		return exitUsage
@@ -83,19 +83,10 @@ func runMatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	return code
 }
 
-// argumentLines returns the arguments as JSON lines, one per argument:
-// each compacted onto one line (or, if it is not JSON, its line breaks made
-// spaces, so that readEvents reports it as one bad line).
-func argumentLines(args []string) io.Reader {
-	var b bytes.Buffer
-	for _, a := range args {
-		if json.Compact(&b, []byte(a)) != nil {
-			b.WriteString(strings.NewReplacer("\r", " ", "\n", " ").Replace(a))
-		}
-		b.WriteByte('\n')
-	}
-	return &b
-}
+// maxLineBytes is the largest JSON value (one line, or one pretty-printed
+// payload) that match and run read: a Records payload of several 1 MB
+// messages fits.
+const maxLineBytes = 16 << 20
 
 // matcher resolves events and writes the answers.
 type matcher struct {
@@ -124,51 +115,85 @@ func (f flushingReader) Read(p []byte) (int, error) {
 	return f.r.Read(p)
 }
 
-// run reads every event of in and writes its answer. It returns exitUsage if
-// some input was bad (reported on stderr), and an error if reading, writing
-// or ctx failed.
-func (m *matcher) run(ctx context.Context, in io.Reader, stderr io.Writer) (int, error) {
+// run reads every event of in and writes its answer. Bad input is reported
+// on stderr as "<where>line N: …". It returns exitUsage if some input was
+// bad, and an error if reading, writing or ctx failed.
+func (m *matcher) run(ctx context.Context, in io.Reader, where string, stderr io.Writer) (int, error) {
 	code := exitOK
-	err := readEvents(flushingReader{in, m.out}, func(ev *inputEvent) error {
-		if err := ctx.Err(); err != nil {
-			return err
+	dec := batch.NewDecoder(flushingReader{in, m.out}, batch.DecoderConfig{MaxValueBytes: maxLineBytes})
+	var err error
+	for {
+		if err = ctx.Err(); err != nil {
+			break
 		}
-		if ev.Bucket == "" {
-			ev.Bucket = m.defaultBucket
+		var ev *batch.Inbound
+		ev, err = dec.Next()
+		if err == io.EOF {
+			err = nil
+			break
 		}
-		if ev.Bucket == "" {
+		if err != nil {
+			var d *batch.DecodeError
+			if !errors.As(err, &d) {
+				break
+			}
 			code = exitUsage
-			fmt.Fprintf(stderr, "notifymux match: input line %d: no bucket (give -bucket for lines that name none)\n", ev.Line)
-			return nil
+			fmt.Fprintf(stderr, "notifymux match: %s%v\n", where, d)
+			continue
 		}
-		return m.answer(ev)
-	}, func(line int, err error) error {
-		code = exitUsage
-		fmt.Fprintf(stderr, "notifymux match: input line %d: %v\n", line, err)
-		return nil
-	})
+		if ev.Record.Bucket == "" {
+			ev.Record.Bucket = m.defaultBucket
+		}
+		if ev.Record.Bucket == "" {
+			code = exitUsage
+			fmt.Fprintf(stderr, "notifymux match: %sline %d: no bucket (give -bucket for lines that name none)\n", where, ev.Line)
+			continue
+		}
+		if err = m.answer(ev); err != nil {
+			break
+		}
+	}
 	if ferr := m.out.Flush(); err == nil {
 		err = ferr
 	}
 	return code, err
 }
 
+// runArguments answers the events given as arguments, one JSON document
+// each; bad input is reported as "argument N: …".
+func (m *matcher) runArguments(ctx context.Context, args []string, stderr io.Writer) (int, error) {
+	code := exitOK
+	for i, a := range args {
+		c, err := m.run(ctx, strings.NewReader(a), fmt.Sprintf("argument %d: ", i+1), stderr)
+		if err != nil {
+			return exitUsage, err
+		}
+		code = max(code, c)
+	}
+	return code, nil
+}
+
 // answer writes the JSON line for ev.
-func (m *matcher) answer(ev *inputEvent) error {
-	r, ok := m.x.Match(ev.Bucket, ev.Event, ev.Key)
+func (m *matcher) answer(ev *batch.Inbound) error {
+	rec := &ev.Record
+	r, ok := m.x.Match(rec.Bucket, rec.Event, rec.Key)
 	b := append(m.buf[:0], `{"bucket":`...)
-	b = batch.AppendJSONString(b, ev.Bucket)
+	b = batch.AppendJSONString(b, rec.Bucket)
 	b = append(b, `,"event":`...)
-	b = batch.AppendJSONString(b, ev.EventName)
+	if ev.Source == batch.SourceS3 && !strings.HasPrefix(ev.EventName, "s3:") {
+		b = batch.AppendJSONString(b, "s3:"+ev.EventName) // S3 records name events without the prefix
+	} else {
+		b = batch.AppendJSONString(b, ev.EventName)
+	}
 	b = append(b, `,"key":`...)
-	b = batch.AppendJSONString(b, ev.Key)
+	b = batch.AppendJSONString(b, rec.Key)
 	b = append(b, `,"target":`...)
 	b = batch.AppendJSONString(b, r.Target)
 	b = append(b, `,"rule":`...)
 	b = batch.AppendJSONString(b, r.ID)
 	if m.explain && !ok {
 		b = append(b, `,"nearest":[`...)
-		for i, n := range nearest(m.byBucket[ev.Bucket], ev.Event, ev.Key, 3) {
+		for i, n := range nearest(m.byBucket[rec.Bucket], rec.Event, rec.Key, 3) {
 			if i > 0 {
 				b = append(b, ',')
 			}

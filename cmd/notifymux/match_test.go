@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/notifymux/notifymux/batch"
 	"github.com/notifymux/notifymux/match"
 )
 
@@ -29,7 +30,8 @@ func benchMatcher(tb testing.TB, out io.Writer) *matcher {
 
 func TestAnswerAllocations(t *testing.T) {
 	m := benchMatcher(t, io.Discard)
-	ev := &inputEvent{Bucket: "bucket-7", EventName: "cos:ObjectCreated:Put", Event: match.ObjectCreatedPut, Key: "images/3/a.jpg"}
+	ev := &batch.Inbound{Source: batch.SourceLine, EventName: "cos:ObjectCreated:Put",
+		Record: batch.Record{Bucket: "bucket-7", Event: match.ObjectCreatedPut, Key: "images/3/a.jpg"}}
 	_ = m.answer(ev)
 	if n := testing.AllocsPerRun(1000, func() { _ = m.answer(ev) }); n != 0 {
 		t.Errorf("answer allocates %v times per event, want 0", n)
@@ -61,7 +63,7 @@ func TestMatchCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	m := benchMatcher(t, io.Discard)
-	_, err := m.run(ctx, &lineSource{n: 10}, io.Discard)
+	_, err := m.run(ctx, &lineSource{n: 10}, "input ", io.Discard)
 	if err != context.Canceled {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
@@ -84,7 +86,7 @@ func BenchmarkMatchLines(b *testing.B) {
 	b.SetBytes(int64(in.Len()))
 	b.ReportAllocs()
 	for b.Loop() {
-		if code, err := m.run(context.Background(), bytes.NewReader(in.Bytes()), io.Discard); code != exitOK || err != nil {
+		if code, err := m.run(context.Background(), bytes.NewReader(in.Bytes()), "input ", io.Discard); code != exitOK || err != nil {
 			b.Fatal(code, err)
 		}
 	}

@@ -17,7 +17,8 @@ var awsRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 
 // checkRegion returns the region to write for -region given as name, for
 // payloads in format f: for COS a known COS region, full name or short
-// ("gz" gives "ap-guangzhou"); for S3 and CloudEvents an AWS-style name.
+// ("gz" gives "ap-guangzhou"); for S3 and CloudEvents an AWS-style name or
+// a COS region, as given.
 // "" stays "".
 func checkRegion(f batch.Format, name string) (string, error) {
 	if name == "" {
@@ -30,8 +31,8 @@ func checkRegion(f batch.Format, name string) (string, error) {
 		}
 		return full, nil
 	}
-	if !awsRegion.MatchString(name) {
-		return "", fmt.Errorf("-region %q is not a region name like us-west-2", clip(name))
+	if _, err := config.ParseCOSRegion(name); err != nil && !awsRegion.MatchString(name) {
+		return "", fmt.Errorf("-region %q is neither an AWS region name like us-west-2 nor a COS region", clip(name))
 	}
 	return name, nil
 }

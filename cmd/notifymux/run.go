@@ -36,10 +36,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -248,6 +246,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if o.rulesPath == "" && o.bucket == "" {
 		o.bucket = embeddedBucket
 	}
+	o.bucket = defaultBucket(o.bucket, doc.Rules)
 
 	r, err := newRunner(o, x, doc.Regions, stdout, errOut)
 	if err != nil {
@@ -350,21 +349,30 @@ type runner struct {
 	x        *match.Index
 	regions  map[string]string // bucket → region, from the rules file
 	p        *dispatch.Pipeline
+	router   *dispatch.Router
 	out      *bufio.Writer       // standard output, when -to -
 	lines    *dispatch.JSONLines // writes to out, when -to -
 	http     *dispatch.HTTP      // when -to is a URL or a table
 	table    map[string]string   // target → URL, when -to is a table
-	dead     *deadLetterFile
+	dead     *dispatch.DeadLetterFile
+	deadJL   *dispatch.JSONLines // dead letters on standard error, with -dead-letter -
 	stderr   io.Writer
 	progress bool             // draw a progress line on stderr
 	now      func() time.Time // the time of events that carry none
 	tick     time.Duration    // how often to flush stdout and draw progress
 
-	line     atomic.Int64 // the input line being read
-	events   atomic.Int64 // events read and published
-	bad      atomic.Int64 // bad lines or records, and events without a bucket
-	refused  atomic.Int64 // records Publish refused (reject policy)
-	badShown int          // bad-input messages printed; only the reader touches it
+	// publishing is held by the reader while it routes one record, and
+	// taken by the interrupt before it closes the pipeline: so no record
+	// is half-published when Close begins, and the resume point is exact.
+	publishing sync.Mutex
+	stopped    bool         // set under publishing by the interrupt
+	line       atomic.Int64 // the input line being read
+	resumeLine int          // set when the reader stops early: the line of the first record not handled
+	resumeRec  int          // and its index in that line's Records; -1 for an event line
+	events     atomic.Int64 // records handed to the pipeline (matched or not)
+	bad        atomic.Int64 // bad lines or records, and records without a bucket
+	refused    atomic.Int64 // records the pipeline refused (reject policy)
+	badShown   int          // bad-input messages printed; only the reader touches it
 }
 
 // maxReported is how many bad input lines, and how many refused records, are
@@ -397,10 +405,13 @@ func newRunner(o runOptions, x *match.Index, regions map[string]string, stdout, 
 		}
 		r.http, d = h, h
 	}
+	var dead dispatch.Dispatcher
 	if o.deadLetter == "-" {
-		r.dead = &deadLetterFile{name: "standard error", jl: dispatch.NewJSONLines(stderr)}
+		r.deadJL = dispatch.NewJSONLines(stderr)
+		dead = r.deadJL
 	} else {
-		r.dead = &deadLetterFile{name: o.deadLetter, path: o.deadLetter}
+		r.dead = dispatch.NewDeadLetterFile(o.deadLetter)
+		dead = r.dead
 	}
 	retries := o.retries
 	if retries == 0 {
@@ -408,7 +419,7 @@ func newRunner(o runOptions, x *match.Index, regions map[string]string, stdout, 
 	}
 	p, err := dispatch.NewPipeline(dispatch.Config{
 		Dispatcher: d,
-		DeadLetter: r.dead,
+		DeadLetter: dead,
 		OnDeadLetterError: func(dl dispatch.DeadLetter, err error) {
 			fmt.Fprintf(stderr, "notifymux run: %d records for %s are lost: the dead-letter file failed: %v (delivery failed with: %v)\n",
 				len(dl.Batch.Records), dl.Batch.Target, err, dl.Err)
@@ -431,6 +442,17 @@ func newRunner(o runOptions, x *match.Index, regions map[string]string, stdout, 
 		return nil, err
 	}
 	r.p = p
+	r.router, err = dispatch.NewRouter(dispatch.RouterConfig{
+		Index: x, Pipeline: p, DefaultBucket: o.bucket, AppID: o.appID, Regions: regions, Region: o.region,
+		Now: func() time.Time { return r.now() },
+		OnMissingRegion: func(bucket string) {
+			fmt.Fprintf(stderr, "notifymux run: warning: no region for bucket %q (the event carries none, the rules file gives none, and -region is not set); payloads will name no region\n", bucket)
+		},
+	})
+	if err != nil {
+		p.Close(context.Background())
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -466,7 +488,12 @@ wait:
 		case <-interrupt:
 			interrupted, interrupt = true, nil
 			time.AfterFunc(r.opts.drain, cancelClose)
-			startClose() // wakes a reader blocked on a full queue
+			// ctx has ended, so a reader waiting for room returns; once
+			// it lets go of publishing, no record is half-published.
+			r.publishing.Lock()
+			r.stopped = true
+			r.publishing.Unlock()
+			startClose()
 		case closeErr = <-closeDone:
 			break wait
 		case <-ticker.C:
@@ -480,14 +507,17 @@ wait:
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	if errors.Is(readErr, context.Canceled) || errors.Is(readErr, dispatch.ErrClosed) {
-		readErr = nil // the interrupt
+	if interrupted && (errors.Is(readErr, context.Canceled) || errors.Is(readErr, context.DeadlineExceeded) || errors.Is(readErr, dispatch.ErrClosed)) {
+		readErr = nil // the interrupt stopped the reader
 	}
 	r.flushOutput()
 	if r.http != nil {
 		r.http.Close(context.Background())
 	}
-	deadErr := r.dead.Close(context.Background())
+	var deadErr error
+	if r.dead != nil {
+		deadErr = r.dead.Close(context.Background())
+	}
 	if r.progress {
 		fmt.Fprint(r.stderr, "\r\033[K")
 	}
@@ -502,99 +532,84 @@ wait:
 		code = max(code, exitFindings)
 	}
 	if deadErr != nil {
-		fmt.Fprintf(r.stderr, "notifymux run: dead-letter file %s: %v\n", r.dead.name, deadErr)
+		fmt.Fprintf(r.stderr, "notifymux run: dead-letter file %s: %v\n", r.dead.Path(), deadErr)
 		code = max(code, exitFindings)
 	}
 	return code
 }
 
-// read publishes every event of in. It returns nil at the end of the input,
+// read routes every record of in. It returns nil at the end of the input,
 // the error reading it, or the error that stopped it (ctx's, ErrClosed).
+// When it stops early it records the first record it did not handle.
 func (r *runner) read(ctx context.Context, in io.Reader) error {
-	return readEvents(in, func(ev *inputEvent) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		r.line.Store(int64(ev.Line))
-		if ev.Bucket == "" {
-			ev.Bucket = r.opts.bucket
-		}
-		if ev.Bucket == "" {
-			r.badInput(ev.Line, errors.New("no bucket (give -bucket for lines that name none)"))
+	dec := batch.NewDecoder(in, batch.DecoderConfig{MaxValueBytes: maxLineBytes})
+	for {
+		ev, err := dec.Next()
+		if err == io.EOF {
 			return nil
 		}
-		r.events.Add(1)
-		rule, _ := r.x.Match(ev.Bucket, ev.Event, ev.Key)
-		rec := r.record(ev, rule)
-		switch err := r.p.Publish(rec); {
-		case err == nil:
-		case errors.Is(err, dispatch.ErrClosed):
-			return err
-		default: // the reject policy: report, and go on
-			if r.refused.Add(1) <= maxReported {
-				fmt.Fprintf(r.stderr, "notifymux run: input line %d: %v\n", ev.Line, err)
+		if err != nil {
+			var d *batch.DecodeError
+			if !errors.As(err, &d) {
+				return err
 			}
+			r.line.Store(int64(d.Line))
+			r.badInput(d)
+			continue
 		}
-		return nil
-	}, func(line int, err error) error {
-		r.line.Store(int64(line))
-		r.badInput(line, err)
-		return nil
-	})
+		r.line.Store(int64(ev.Line))
+		if err := r.route(ctx, ev); err != nil {
+			r.resumeLine, r.resumeRec = ev.Line, -1
+			if ev.Source != batch.SourceLine {
+				r.resumeRec = ev.Index
+			}
+			return err
+		}
+	}
 }
 
-// badInput reports a bad input line, up to maxReported of them.
-func (r *runner) badInput(line int, err error) {
+// route routes one record under the publishing lock. It returns an error
+// only when reading must stop (ctx ended, the pipeline closed); the record
+// was then not handled.
+func (r *runner) route(ctx context.Context, ev *batch.Inbound) error {
+	r.publishing.Lock()
+	defer r.publishing.Unlock()
+	if r.stopped {
+		return context.Canceled
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	where := &dispatch.RouteError{Line: ev.Line, Index: ev.Index, InRecords: ev.Source != batch.SourceLine}
+	_, err := r.router.Route(ctx, ev)
+	switch {
+	case err == nil:
+		r.events.Add(1)
+	case errors.Is(err, dispatch.ErrClosed) || ctx.Err() != nil:
+		return err
+	case errors.Is(err, dispatch.ErrNoBucket):
+		where.Err = errors.New("no bucket (give -bucket for lines that name none)")
+		r.badInput(where)
+	case errors.Is(err, batch.ErrKeyTooLong):
+		where.Err = err
+		r.badInput(where)
+	default: // the reject policy: report, and go on
+		if r.refused.Add(1) <= maxReported {
+			where.Err = err
+			fmt.Fprintf(r.stderr, "notifymux run: input %v\n", where)
+		}
+	}
+	return nil
+}
+
+// badInput reports a bad input line or record, up to maxReported of them.
+func (r *runner) badInput(err error) {
 	r.bad.Add(1)
 	if r.badShown++; r.badShown <= maxReported {
-		fmt.Fprintf(r.stderr, "notifymux run: input line %d: %v\n", line, err)
+		fmt.Fprintf(r.stderr, "notifymux run: input %v\n", err)
 	} else if r.badShown == maxReported+1 {
-		fmt.Fprintf(r.stderr, "notifymux run: more bad input lines; only their number is reported\n")
+		fmt.Fprintf(r.stderr, "notifymux run: more bad input; only the number of bad lines and records is reported\n")
 	}
-}
-
-// record returns the batch.Record of ev matched by rule (the zero Rule when
-// no rule matched: no Target, so the pipeline counts it as unmatched).
-func (r *runner) record(ev *inputEvent, rule match.Rule) batch.Record {
-	rec := batch.Record{
-		Bucket:      ev.Bucket,
-		AppID:       ev.AppID,
-		Region:      ev.Region,
-		Key:         ev.Key,
-		Size:        ev.Size,
-		ETag:        ev.ETag,
-		VersionID:   ev.VersionID,
-		Event:       ev.Event,
-		Time:        ev.Time,
-		RequestID:   ev.RequestID,
-		SourceIP:    ev.SourceIP,
-		ContentType: ev.ContentType,
-		Sequencer:   ev.Sequencer,
-		RuleID:      rule.ID,
-		Target:      rule.Target,
-	}
-	if rec.Target == "" {
-		return rec // only counted
-	}
-	if rec.AppID == "" {
-		rec.AppID = r.opts.appID
-	}
-	if rec.Region == "" {
-		rec.Region = r.opts.region
-		if rec.Region == "" {
-			rec.Region = r.regions[ev.Bucket]
-		}
-	}
-	if rec.Time.IsZero() {
-		rec.Time = r.now()
-	}
-	if len(ev.Meta) > 0 {
-		rec.Meta = make([]batch.Meta, 0, len(ev.Meta))
-		for _, k := range slices.Sorted(maps.Keys(ev.Meta)) {
-			rec.Meta = append(rec.Meta, batch.Meta{Name: k, Value: ev.Meta[k]})
-		}
-	}
-	return rec
 }
 
 // flushOutput writes out what standard output holds.
@@ -636,7 +651,15 @@ func (r *runner) summary(name string, interrupted bool) int {
 		fmt.Fprintf(&b, ", %s skipped", count(uint64(n), "bad line or record", "bad lines or records"))
 	}
 	if interrupted {
-		fmt.Fprintf(&b, "; interrupted at line %d", r.line.Load())
+		switch {
+		case r.resumeLine == 0:
+			fmt.Fprintf(&b, "; interrupted after line %d, which was handled: resume after it", r.line.Load())
+		case r.resumeRec <= 0:
+			fmt.Fprintf(&b, "; interrupted at line %d, which was not handled: resume from it", r.resumeLine)
+		default:
+			fmt.Fprintf(&b, "; interrupted at record %d of line %d: its records 0-%d were handled; resume from line %d (they will be sent again)",
+				r.resumeRec, r.resumeLine, r.resumeRec-1, r.resumeLine)
+		}
 	}
 	fmt.Fprintf(&b, "\nnotifymux run: %s\n", s)
 	for i, t := range s.Targets {
@@ -664,8 +687,8 @@ func (r *runner) summary(name string, interrupted bool) int {
 		}
 		b.WriteByte('\n')
 	}
-	if n := r.dead.records.Load(); n > 0 {
-		fmt.Fprintf(&b, "notifymux run: %s dead-lettered to %s\n", count(uint64(n), "record", "records"), r.dead.name)
+	if r.dead != nil && r.dead.Records() > 0 {
+		fmt.Fprintf(&b, "notifymux run: %s dead-lettered to %s\n", count(uint64(r.dead.Records()), "record", "records"), r.dead.Path())
 	}
 	io.WriteString(w, b.String())
 
@@ -691,78 +714,3 @@ func count(n uint64, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
-
-// deadLetterFile is the dead-letter dispatcher of run: JSON lines appended
-// to a file that is created only when the first dead letter comes, so that a
-// run with nothing to dead-letter leaves no file behind.
-type deadLetterFile struct {
-	name    string // for messages
-	path    string // "" when jl is given
-	mu      sync.Mutex
-	jl      *dispatch.JSONLines
-	records atomic.Int64 // records written
-}
-
-// open returns the JSONLines, opening the file on first use.
-func (d *deadLetterFile) open() (*dispatch.JSONLines, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.jl == nil {
-		jl, err := dispatch.OpenDeadLetterFile(d.path)
-		if err != nil {
-			return nil, err
-		}
-		d.jl = jl
-	}
-	return d.jl, nil
-}
-
-// ReleasesBatches reports true: a dead letter is written out before
-// DispatchDeadLetter returns, so the pipeline may recycle its batch.
-func (d *deadLetterFile) ReleasesBatches() bool { return true }
-
-// Dispatch writes b as a dead letter without a story.
-func (d *deadLetterFile) Dispatch(ctx context.Context, b batch.Batch) error {
-	return d.DispatchDeadLetter(ctx, dispatch.DeadLetter{Batch: b, Time: time.Now()})
-}
-
-// DispatchDeadLetter appends dl to the file.
-func (d *deadLetterFile) DispatchDeadLetter(ctx context.Context, dl dispatch.DeadLetter) error {
-	jl, err := d.open()
-	if err != nil {
-		return err
-	}
-	if err := jl.DispatchDeadLetter(ctx, dl); err != nil {
-		return err
-	}
-	d.records.Add(int64(len(dl.Batch.Records)))
-	return nil
-}
-
-// Flush syncs the file, if it was opened.
-func (d *deadLetterFile) Flush(ctx context.Context) error {
-	d.mu.Lock()
-	jl := d.jl
-	d.mu.Unlock()
-	if jl == nil {
-		return nil
-	}
-	return jl.Flush(ctx)
-}
-
-// Close closes the file, if it was opened.
-func (d *deadLetterFile) Close(ctx context.Context) error {
-	d.mu.Lock()
-	jl := d.jl
-	d.mu.Unlock()
-	if jl == nil {
-		return nil
-	}
-	return jl.Close(ctx)
-}
-
-var _ interface {
-	dispatch.DeadLetterDispatcher
-	dispatch.Flusher
-	dispatch.Closer
-} = (*deadLetterFile)(nil)

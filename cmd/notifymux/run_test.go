@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/notifymux/notifymux/batch/schema"
 	"github.com/notifymux/notifymux/dispatch"
 	"github.com/notifymux/notifymux/match"
 )
@@ -174,7 +175,7 @@ func runCommand(ctx context.Context, args ...string) (int, string, string) {
 }
 
 // statsLine parses the summary's statistics line.
-var statsLine = regexp.MustCompile(`published (\d+) \(matched (\d+), unmatched (\d+)\): delivered (\d+) in (\d+) batches, retried (\d+) records? in (\d+) attempts?, dead-lettered (\d+), dead-letter failed (\d+), dropped (\d+), rejected (\d+), queued (\d+)`)
+var statsLine = regexp.MustCompile(`published (\d+) \(matched (\d+), unmatched (\d+)\): delivered (\d+) in (\d+) batch(?:es)?, retried (\d+) records? in (\d+) attempts?, dead-lettered (\d+), dead-letter failed (\d+), dropped (\d+), rejected (\d+), queued (\d+)`)
 
 func parseStats(t *testing.T, stderr string) dispatch.Stats {
 	t.Helper()
@@ -349,7 +350,7 @@ func TestRunInterruptWhileReading(t *testing.T) {
 	}
 	pw.Close() // lets the abandoned reader finish
 	s := parseStats(t, errOut.String())
-	if s.Delivered != 2 || !strings.Contains(errOut.String(), "interrupted at line 2") {
+	if s.Delivered != 2 || !strings.Contains(errOut.String(), "interrupted after line 2, which was handled: resume after it") {
 		t.Errorf("stats %+v; stderr:\n%s", s, errOut.String())
 	}
 	if n := strings.Count(out.String(), `"target":`); n != 2 {
@@ -390,7 +391,7 @@ func TestRunInterruptWhileDelivering(t *testing.T) {
 			switch {
 			case s.Delivered != 0 || s.DeadLettered == 0,
 				queue == "10000" && s.DeadLettered != 30,
-				queue == "2" && (s.Rejected != 1 || s.Published == 40): // the publisher blocked on the full queue is refused
+				queue == "2" && (s.Rejected != 0 || s.Published == 40): // the publisher blocked on the full queue is withdrawn, not refused
 				t.Errorf("stats %+v", s)
 			}
 			data, err := os.ReadFile(dl)
@@ -404,39 +405,93 @@ func TestRunInterruptWhileDelivering(t *testing.T) {
 	}
 }
 
-// TestRunRecord checks the record built from a COS Records payload and from
-// a plain line: fields copied, defaults filled, metadata ordered.
-func TestRunRecord(t *testing.T) {
-	x, doc, err := embeddedIndex("")
-	if err != nil {
+// runPayloads runs `notifymux run` on input with args and returns the COS
+// records it delivered to standard output, and its stderr.
+func runPayloads(t *testing.T, input string, args ...string) ([]schema.COSRecord, string) {
+	t.Helper()
+	in := filepath.Join(t.TempDir(), "events.jsonl")
+	if err := os.WriteFile(in, []byte(input), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fixed := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
-	r := &runner{opts: runOptions{appID: "1253970026"}, x: x, regions: doc.Regions, now: func() time.Time { return fixed }}
-	in := `{"bucket":"testpic","event":"cos:ObjectCreated:Put","key":"images/a.jpg"}` + "\n" +
-		`{"Records":[{"cos":{"cosObject":{"meta":{"x-cos-meta-z":"1","x-cos-meta-a":"2","Authorization":"no","x-cos-request-id":"RID","Content-Type":"image/jpeg"},"vid":"v9","key":"/9/testpic/images/b.jpg","size":7},"cosBucket":{"region":"ap-beijing","name":"testpic","appid":"9"}},"event":{"eventName":"cos:ObjectCreated:Copy","eventTime":1545205770,"requestParameters":{"requestSourceIP":"10.0.0.1"}}}]}` + "\n"
-	var got []string
-	err = readEvents(strings.NewReader(in), func(ev *inputEvent) error {
-		rule, _ := x.Match(ev.Bucket, ev.Event, ev.Key)
-		got = append(got, fmt.Sprintf("%+v", r.record(ev, rule)))
-		return nil
-	}, func(line int, err error) error { return err })
-	if err != nil {
-		t.Fatal(err)
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), append([]string{"run", "-in", in, "-dead-letter", filepath.Join(t.TempDir(), "dl.jsonl")}, args...), nil, &out, &errOut)
+	if code != exitOK {
+		t.Fatalf("run exit %d; stderr:\n%s", code, errOut.String())
 	}
-	want := []string{
-		"{Bucket:testpic AppID:1253970026 Region:ap-chengdu Key:images/a.jpg Size:0 ETag: VersionID: Event:cos:ObjectCreated:Put Time:2024-05-01 10:00:00 +0000 UTC RequestID: SourceIP: ContentType: Meta:[] Sequencer: RuleID:thumbnails Target:" + thumbTarget + "}",
-		"{Bucket:testpic AppID:9 Region:ap-beijing Key:images/b.jpg Size:7 ETag: VersionID:v9 Event:cos:ObjectCreated:Copy Time:2018-12-19 07:49:30 +0000 UTC RequestID:RID SourceIP:10.0.0.1 ContentType:image/jpeg Meta:[{Name:x-cos-meta-a Value:2} {Name:x-cos-meta-z Value:1}] Sequencer: RuleID:thumbnails Target:" + thumbTarget + "}",
-	}
-	for i := range want {
-		if i >= len(got) || got[i] != want[i] {
-			t.Errorf("record %d:\ngot  %v\nwant %s", i, got, want[i])
+	var recs []schema.COSRecord
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var l struct {
+			Payload schema.COSPayload `json:"payload"`
 		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("output line %q: %v", line, err)
+		}
+		recs = append(recs, l.Payload.Records...)
 	}
-	// An unmatched event is only counted: no target, nothing filled in.
-	ev := &inputEvent{Bucket: "testpic", Event: match.ObjectCreatedPut, Key: "x.png"}
-	if rec := r.record(ev, match.Rule{}); rec.Target != "" || !rec.Time.IsZero() || rec.AppID != "" {
-		t.Errorf("unmatched record %+v", rec)
+	return recs, errOut.String()
+}
+
+// TestRunRecord checks the records run delivers for a COS Records payload
+// and a plain line: the incoming record's fields kept, defaults filled.
+func TestRunRecord(t *testing.T) {
+	in := `{"bucket":"testpic","event":"cos:ObjectCreated:Put","key":"images/a.jpg"}` + "\n" +
+		`{"Records":[{"cos":{"cosObject":{"url":"http://testpic-9.cos.ap-beijing.myqcloud.com/images/b.jpg","meta":{"x-cos-meta-z":"1","x-cos-meta-a":"2","Authorization":"no","x-cos-request-id":"RID","Content-Type":"image/jpeg"},"vid":"v9","key":"/9/testpic/images/b.jpg","size":7},"cosBucket":{"region":"ap-beijing","name":"testpic","appid":"9"}},"event":{"eventName":"cos:ObjectCreated:Copy","eventTime":1545205770,"requestParameters":{"requestSourceIP":"10.0.0.1"}}}]}` + "\n"
+	recs, _ := runPayloads(t, in, "-rules", "examples/testpic.xml", "-appid", "1253970026", "-region", "cd", "-workers", "1", "-max-records", "1")
+	if len(recs) != 2 {
+		t.Fatalf("%d records delivered, want 2", len(recs))
+	}
+	byKey := map[string]schema.COSRecord{}
+	for _, r := range recs {
+		byKey[r.COS.Object.Key] = r
+	}
+	a, ok := byKey["/1253970026/testpic/images/a.jpg"]
+	if !ok {
+		t.Fatalf("no record for images/a.jpg with the -appid in its key: %+v", byKey)
+	}
+	if a.COS.Object.URL != "https://testpic-1253970026.cos.ap-chengdu.myqcloud.com/images/a.jpg" || a.COS.Bucket.Region != "ap-chengdu" ||
+		a.COS.NotificationID != "thumbnails" || a.Event.Queue != thumbTarget || a.Event.Time == 0 {
+		t.Errorf("record a = %+v", a)
+	}
+	b, ok := byKey["/9/testpic/images/b.jpg"]
+	if !ok {
+		t.Fatalf("no record for images/b.jpg: %+v", byKey)
+	}
+	if b.COS.Object.URL != "http://testpic-9.cos.ap-beijing.myqcloud.com/images/b.jpg" || b.COS.Bucket.Region != "ap-beijing" ||
+		b.COS.Bucket.AppID != "9" || b.COS.Object.VersionID != "v9" || b.COS.Object.Size != 7 || b.Event.Time != 1545205770 ||
+		b.Event.RequestParameters.SourceIP != "10.0.0.1" || b.Event.Name != "cos:ObjectCreated:Copy" {
+		t.Errorf("record b = %+v", b)
+	}
+	if v, _ := b.COS.Object.Meta.Get("x-cos-request-id"); v != "RID" {
+		t.Errorf("record b request id %q, want RID", v)
+	}
+	if _, ok := b.COS.Object.Meta.Get("Authorization"); ok {
+		t.Error("record b carries the Authorization header")
+	}
+}
+
+// TestBrokenCOSFieldsInRun: an event line for bucket testpic with no -appid
+// or -region gave url https://testpic.cos..myqcloud.com/… and cosObject.key
+// //testpic/…, with no warning. Now no host label or path segment is empty,
+// the APPID comes from a full bucket name, and the missing region is warned
+// about once.
+func TestBrokenCOSFieldsInRun(t *testing.T) {
+	line := `{"bucket":"testpic","event":"cos:ObjectCreated:Put","key":"images/a.jpg"}` + "\n"
+	recs, stderr := runPayloads(t, line+line, "-rules", "examples/testpic.xml")
+	if len(recs) != 2 {
+		t.Fatalf("%d records, want 2", len(recs))
+	}
+	r := recs[0]
+	if strings.Contains(r.COS.Object.URL, "..") || strings.Contains(r.COS.Object.Key, "//") {
+		t.Errorf("url %q, key %q: an empty host label or path segment", r.COS.Object.URL, r.COS.Object.Key)
+	}
+	if n := strings.Count(stderr, "warning: no region"); n != 1 {
+		t.Errorf("stderr warns about the region %d times, want once:\n%s", n, stderr)
+	}
+	full := `{"bucket":"testpic-1253970026","event":"cos:ObjectCreated:Put","key":"images/a.jpg"}` + "\n"
+	recs, _ = runPayloads(t, full, "-rules", "examples/testpic.xml", "-region", "cd")
+	if len(recs) != 1 || recs[0].COS.Bucket.AppID != "1253970026" || recs[0].COS.Bucket.Name != "testpic" ||
+		recs[0].COS.Object.URL != "https://testpic-1253970026.cos.ap-chengdu.myqcloud.com/images/a.jpg" {
+		t.Errorf("records for a full bucket name: %+v", recs)
 	}
 }
 
@@ -554,4 +609,84 @@ func secretFile(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestRecordLostOnInterrupt: interrupted while the reader waited on a full
+// queue, run reported "rejected 1" and that record was neither delivered
+// nor dead-lettered, though the resume point said it was read. Now every
+// record before the resume point is delivered or dead-lettered, none after
+// it is published, and the counts add up.
+func TestRecordLostOnInterrupt(t *testing.T) {
+	in, _ := writeEvents(t, 200)
+	var mu sync.Mutex
+	delivered := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		time.Sleep(30 * time.Millisecond) // a slow function
+		var p schema.COSPayload
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Errorf("payload: %v", err)
+		}
+		mu.Lock()
+		for _, rec := range p.Records {
+			delivered[rec.COS.Object.Key]++
+		}
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	dl := filepath.Join(t.TempDir(), "dl.jsonl")
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	code, _, stderr := runCommand(ctx, "-rules", "examples/testpic.xml", "-in", in, "-to", srv.URL, "-secret-file", secretFile(t),
+		"-drain", "100ms", "-dead-letter", dl, "-queue", "5", "-workers", "1")
+	if code != exitFindings {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitFindings, stderr)
+	}
+	s := parseStats(t, stderr)
+	if s.Rejected != 0 || s.Dropped != 0 {
+		t.Errorf("stats %+v: nothing may be rejected or dropped", s)
+	}
+	m := regexp.MustCompile(`interrupted at line (\d+), which was not handled: resume from it`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no exact resume point in stderr:\n%s", stderr)
+	}
+	resume, _ := strconv.Atoi(m[1])
+	if uint64(resume-1) != s.Published {
+		t.Errorf("resume from line %d, but %d records were published", resume, s.Published)
+	}
+	data, _ := os.ReadFile(dl)
+	dead := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if line == "" {
+			continue
+		}
+		var d struct {
+			Payload schema.COSPayload `json:"payload"`
+		}
+		if err := json.Unmarshal([]byte(line), &d); err != nil {
+			t.Fatalf("dead letter %q: %v", line, err)
+		}
+		for _, rec := range d.Payload.Records {
+			dead[rec.COS.Object.Key]++
+		}
+	}
+	// Every matched record of lines 1 … resume-1 is delivered or dead-lettered.
+	lines, _ := os.ReadFile(in)
+	for i, line := range strings.Split(strings.TrimSpace(string(lines)), "\n")[:resume-1] {
+		var ev struct{ Key string }
+		json.Unmarshal([]byte(line), &ev)
+		if strings.HasSuffix(ev.Key, ".png") {
+			continue // no rule matches it
+		}
+		k := "/1253970026/testpic/" + ev.Key
+		mu.Lock()
+		n := delivered[k] + dead[k]
+		mu.Unlock()
+		if n == 0 {
+			t.Errorf("line %d (%s) was read but is neither delivered nor dead-lettered", i+1, ev.Key)
+		}
+	}
+	if uint64(len(dead)) != s.DeadLettered || s.Matched != s.Delivered+s.DeadLettered {
+		t.Errorf("stats %+v, %d keys dead-lettered: the counts do not add up", s, len(dead))
+	}
 }

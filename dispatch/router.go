@@ -1,0 +1,250 @@
+// This file is the routing step: a decoded object event is matched against
+// the rule index, turned into the batch.Record its function receives, and
+// published to the Pipeline. It is the one path from an object store's event
+// to a queued record, shared by `notifymux run`, the gateway's ingest
+// endpoint and any program that embeds notifymux.
+//
+// Filling a record: the fields the event carries are kept as they are (an
+// incoming record's url, size, eTag, request id, sequencer, time and
+// metadata). What it lacks is filled in: the bucket from
+// RouterConfig.DefaultBucket; the APPID from the bucket's own name when it
+// is a full COS name <name>-<appid>, else from RouterConfig.AppID; the
+// region from RouterConfig.Regions, else RouterConfig.Region; the time from
+// RouterConfig.Now.
+//
+// COS names a bucket two ways: its records carry the short name and the
+// APPID apart (cosBucket.name "testpic", appid "1253970026"), while its
+// API addresses the full name "testpic-1253970026". Rules may be held under
+// either, so when the name as given holds no matching rule, Route also tries
+// the other form. A name given in full is tried first as it is.
+
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/notifymux/notifymux/batch"
+	"github.com/notifymux/notifymux/match"
+)
+
+// ErrNoBucket is wrapped by Route's error for a record that names no bucket
+// when RouterConfig.DefaultBucket is empty.
+var ErrNoBucket = errors.New("the record names no bucket and no default bucket is set")
+
+// RouterConfig configures a Router.
+type RouterConfig struct {
+	// Index holds the rules. Required. It may change while the Router runs
+	// (Add, Replace, …): each record is matched against the rules of the
+	// moment.
+	Index *match.Index
+	// Pipeline receives every routed record, matched or not (an unmatched
+	// record is only counted there). Required. The Router does not close it.
+	Pipeline *Pipeline
+	// DefaultBucket is the bucket of records that name none. Default "":
+	// such records are refused with ErrNoBucket.
+	DefaultBucket string
+	// AppID is the COS APPID of matched records that carry none and whose
+	// bucket name does not end in one. Default "".
+	AppID string
+	// Regions maps a bucket to its region, for matched records of that
+	// bucket that carry no region. It is read, never written, while the
+	// Router runs. Default nil.
+	Regions map[string]string
+	// Region is the region of matched records that carry none and whose
+	// bucket is not in Regions. For the COS format give the full name
+	// (ap-guangzhou); the payload's url is built from it. Default "".
+	Region string
+	// Now gives the time of matched records that carry none. Default
+	// time.Now.
+	Now func() time.Time
+	// OnMissingRegion, if set, is called once per Router, the first time a
+	// matched record has no region of its own and Region is empty, with
+	// that record's bucket: its payload will carry no region.
+	OnMissingRegion func(bucket string)
+}
+
+// Router matches decoded events against an Index and publishes the records
+// to a Pipeline. It is safe for concurrent use.
+type Router struct {
+	cfg           RouterConfig
+	missingRegion sync.Once
+}
+
+// NewRouter validates cfg and returns a Router. Errors name the field at
+// fault.
+func NewRouter(cfg RouterConfig) (*Router, error) {
+	if cfg.Index == nil {
+		return nil, &ConfigError{Field: "RouterConfig.Index", Value: nil, Reason: "required"}
+	}
+	if cfg.Pipeline == nil {
+		return nil, &ConfigError{Field: "RouterConfig.Pipeline", Value: nil, Reason: "required"}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Router{cfg: cfg}, nil
+}
+
+// Counts are what routing some input did, in records. Accepted = Matched +
+// Unmatched: every record the Pipeline took. Refused counts the records that
+// could not be read and those the Pipeline refused (a full queue under the
+// Reject policy, a context that ended while waiting under Block, Close).
+type Counts struct {
+	Accepted  int // records handed to the Pipeline: Matched + Unmatched
+	Matched   int // records a rule matched, queued for its target
+	Unmatched int // valid records no rule matched (their bucket may have no rules at all)
+	Refused   int // records not read (bad input) or not accepted by the Pipeline
+}
+
+// Add adds o to c.
+func (c *Counts) Add(o Counts) {
+	c.Accepted += o.Accepted
+	c.Matched += o.Matched
+	c.Unmatched += o.Unmatched
+	c.Refused += o.Refused
+}
+
+// RouteError is a record that RouteAll could not route: a *batch.DecodeError
+// for input it could not read, or the reason Route refused a record.
+type RouteError struct {
+	Line      int   // 1-based input line where the record's JSON value starts
+	Index     int   // the record's index in its payload's Records (when InRecords)
+	InRecords bool  // whether the record was one of a Records payload
+	Err       error // why
+}
+
+// Error returns "line 3: record 2 of Records: cause" or "line 3: cause".
+func (e *RouteError) Error() string {
+	var d *batch.DecodeError
+	if errors.As(e.Err, &d) {
+		return d.Error() // it says where already
+	}
+	if e.InRecords {
+		return fmt.Sprintf("line %d: record %d of Records: %v", e.Line, e.Index, e.Err)
+	}
+	return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *RouteError) Unwrap() error { return e.Err }
+
+// Route matches in against the Index and publishes its record with
+// PublishContext: with the rule's ID and target when a rule matched, and
+// without a target (counted as unmatched) when none did. It reports whether
+// a rule matched. An error means the record was refused and is not in the
+// Pipeline: no bucket (ErrNoBucket), a key over batch.MaxKeyLen, or the
+// Pipeline's refusal (*QueueFullError, ErrClosed, or ctx's error while the
+// Block policy waited). in is not kept.
+func (r *Router) Route(ctx context.Context, in *batch.Inbound) (matched bool, err error) {
+	rec := in.Record
+	if rec.Bucket == "" {
+		rec.Bucket = r.cfg.DefaultBucket
+		if rec.Bucket == "" {
+			return false, ErrNoBucket
+		}
+	}
+	if len(rec.Key) > batch.MaxKeyLen {
+		return false, fmt.Errorf("key is %d bytes, over the %d-byte limit of COS and S3: %w", len(rec.Key), batch.MaxKeyLen, batch.ErrKeyTooLong)
+	}
+	rule, ok := r.match(&rec)
+	if !ok {
+		rec.RuleID, rec.Target = "", ""
+		return false, r.cfg.Pipeline.PublishContext(ctx, rec)
+	}
+	rec.RuleID, rec.Target = rule.ID, rule.Target
+	if rec.AppID == "" {
+		if _, appid := batch.SplitCOSBucket(rec.Bucket); appid == "" {
+			rec.AppID = r.cfg.AppID
+		}
+	}
+	if rec.Region == "" {
+		rec.Region = r.cfg.Regions[rec.Bucket]
+	}
+	if rec.Region == "" {
+		rec.Region = r.cfg.Region
+		if rec.Region == "" && r.cfg.OnMissingRegion != nil {
+			r.missingRegion.Do(func() { r.cfg.OnMissingRegion(rec.Bucket) })
+		}
+	}
+	if rec.Time.IsZero() {
+		rec.Time = r.cfg.Now()
+	}
+	if err := r.cfg.Pipeline.PublishContext(ctx, rec); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// match finds the rule of rec, trying the other form of a COS bucket name
+// when the name as given has none.
+func (r *Router) match(rec *batch.Record) (match.Rule, bool) {
+	x := r.cfg.Index
+	if rule, ok := x.Match(rec.Bucket, rec.Event, rec.Key); ok {
+		return rule, true
+	}
+	if name, appid := batch.SplitCOSBucket(rec.Bucket); appid != "" {
+		return x.Match(name, rec.Event, rec.Key) // full name given, rules under the short one
+	}
+	if rec.AppID != "" && !strings.HasSuffix(rec.Bucket, "-"+rec.AppID) {
+		return x.Match(rec.Bucket+"-"+rec.AppID, rec.Event, rec.Key) // short name given, rules under the full one
+	}
+	return match.Rule{}, false
+}
+
+// RouteAll reads every record of dec and routes it. Each record that cannot
+// be read or is refused is counted as refused and passed to onError (if not
+// nil) as a *RouteError; RouteAll goes on with the next record unless
+// onError returns an error, which RouteAll then returns. It also stops, and
+// returns the error, when ctx ends, when the Pipeline is closed, or when
+// reading dec's input fails. At the end of the input it returns nil.
+func (r *Router) RouteAll(ctx context.Context, dec *batch.Decoder, onError func(*RouteError) error) (Counts, error) {
+	var c Counts
+	report := func(e *RouteError) error {
+		c.Refused++
+		if onError != nil {
+			return onError(e)
+		}
+		return nil
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return c, err
+		}
+		in, err := dec.Next()
+		if err == io.EOF {
+			return c, nil
+		}
+		if err != nil {
+			var d *batch.DecodeError
+			if !errors.As(err, &d) {
+				return c, err
+			}
+			if err := report(&RouteError{Line: d.Line, Index: d.Index, InRecords: d.InRecords, Err: d}); err != nil {
+				return c, err
+			}
+			continue
+		}
+		matched, err := r.Route(ctx, in)
+		if err != nil {
+			if rerr := report(&RouteError{Line: in.Line, Index: in.Index, InRecords: in.Source != batch.SourceLine, Err: err}); rerr != nil {
+				return c, rerr
+			}
+			if errors.Is(err, ErrClosed) || ctx.Err() != nil {
+				return c, err
+			}
+			continue
+		}
+		c.Accepted++
+		if matched {
+			c.Matched++
+		} else {
+			c.Unmatched++
+		}
+	}
+}
