@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/notifymux/notifymux/batch"
 	"github.com/notifymux/notifymux/dispatch"
 	"github.com/notifymux/notifymux/dispatch/gateway"
 )
@@ -111,4 +112,10 @@ func newPipeline(t testing.TB, d dispatch.Dispatcher, cfg dispatch.Config) *disp
 		p.Close(ctx)
 	})
 	return p
+}
+
+// batchCfg returns a batch configuration of at most n records per batch,
+// sent after 10 ms.
+func batchCfg(n int) batch.Config {
+	return batch.Config{MaxRecords: n, MaxWait: 10 * time.Millisecond}
 }
