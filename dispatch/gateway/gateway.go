@@ -273,7 +273,6 @@ type request struct {
 	id     string
 	route  string
 	start  time.Time
-	status int
 	attrs  []slog.Attr
 	err    string
 	change bool // the request changed something: log it even when it succeeded
