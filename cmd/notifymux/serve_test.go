@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,8 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/notification"
+
+	"github.com/notifymux/notifymux/dispatch"
 )
 
 // servedProcess is runServe running in a goroutine, as `notifymux serve`.
@@ -209,5 +213,122 @@ func TestServeUsage(t *testing.T) {
 	var stderr strings.Builder
 	if code := runServe(context.Background(), []string{"-addr", "256.0.0.1:0", "-data", t.TempDir()}, nil, io.Discard, &stderr); code != exitFindings {
 		t.Errorf("an address that cannot be bound: got %d %q, want 1", code, stderr.String())
+	}
+}
+
+// ingest POSTs body to the served gateway's /events.
+func ingest(t *testing.T, s *servedProcess, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", s.url+"/events", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func setRules(t *testing.T, s *servedProcess, ak, sk, bucket, prefix string) {
+	t.Helper()
+	c, err := minio.New(strings.TrimPrefix(s.url, "http://"), &minio.Options{Creds: credentials.NewStaticV4(ak, sk, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn, _ := notification.NewArnFromString("arn:aws:lambda:us-east-1:1:thumbs")
+	cfg := notification.NewConfig(arn)
+	cfg.AddEvents(notification.ObjectCreatedAll)
+	cfg.AddFilterPrefix(prefix)
+	var nc notification.Configuration
+	nc.AddLambda(cfg)
+	if err := c.SetBucketNotification(context.Background(), bucket, nc); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServeDefault: with no -to, payloads go to standard output.
+func TestServeDefault(t *testing.T) {
+	dir := t.TempDir()
+	s := startServe(t, nil, "-addr", "127.0.0.1:0", "-data", dir, "-max-wait", "10ms")
+	setRules(t, s, readSecretFile(t, dir, "access-key"), readSecretFile(t, dir, "secret-key"), "photos", "images/")
+	body := `{"bucket":"photos","event":"cos:ObjectCreated:Put","key":"images/cat.jpg","region":"ap-guangzhou"}` + "\n"
+	if code, ans := ingest(t, s, readSecretFile(t, dir, "ingest-token"), body); code != 202 || !strings.Contains(ans, `"matched":1`) {
+		t.Fatalf("ingest: %d %s", code, ans)
+	}
+	if code := s.Stop(t); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, s.Stderr())
+	}
+	s.stdout.mu.Lock()
+	out := s.out.String()
+	s.stdout.mu.Unlock()
+	if !strings.Contains(out, `"target":"arn:aws:lambda:us-east-1:1:thumbs"`) || !strings.Contains(out, "images/cat.jpg") {
+		t.Errorf("standard output lacks the payload:\n%s", out)
+	}
+	if strings.Contains(out, `"level"`) {
+		t.Errorf("standard output holds log lines:\n%s", out)
+	}
+}
+
+// TestServeDelivery: -to URL posts signed batches; on shutdown a function
+// that hangs gets -drain, then its records are dead-lettered.
+func TestServeDelivery(t *testing.T) {
+	const secret = "serve-delivery-secret"
+	var mu sync.Mutex
+	verified, hang := 0, false
+	fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		h := hang
+		mu.Unlock()
+		if h {
+			<-r.Context().Done()
+			return
+		}
+		if err := dispatch.Verify([]byte(secret), r.Header, body, time.Now(), 0); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		verified += strings.Count(string(body), `"eventName"`)
+		mu.Unlock()
+	}))
+	defer fn.Close()
+	dir := t.TempDir()
+	s := startServe(t, map[string]string{"NOTIFYMUX_SECRET": secret}, "-addr", "127.0.0.1:0", "-data", dir, "-to", fn.URL,
+		"-max-wait", "10ms", "-drain", "300ms", "-retries", "0")
+	setRules(t, s, readSecretFile(t, dir, "access-key"), readSecretFile(t, dir, "secret-key"), "photos", "images/")
+	token := readSecretFile(t, dir, "ingest-token")
+	line := `{"bucket":"photos","event":"cos:ObjectCreated:Put","key":"images/cat.jpg","region":"ap-guangzhou"}` + "\n"
+	if code, ans := ingest(t, s, token, strings.Repeat(line, 3)); code != 202 {
+		t.Fatalf("ingest: %d %s", code, ans)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		n := verified
+		mu.Unlock()
+		if n == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the function verified %d records, want 3", n)
+		}
+	}
+	mu.Lock()
+	hang = true
+	mu.Unlock()
+	if code, ans := ingest(t, s, token, strings.Repeat(line, 2)); code != 202 {
+		t.Fatalf("ingest: %d %s", code, ans)
+	}
+	time.Sleep(50 * time.Millisecond) // the batch is in flight to the hanging function
+	if code := s.Stop(t); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, s.Stderr())
+	}
+	dl, err := os.ReadFile(filepath.Join(dir, "dead-letter.jsonl"))
+	if err != nil || strings.Count(string(dl), `"eventName"`) != 2 {
+		t.Fatalf("dead letters: %v\n%s\nstderr:\n%s", err, dl, s.Stderr())
+	}
+	if !strings.Contains(s.Stderr(), `"delivered":3`) || !strings.Contains(s.Stderr(), `"dead_lettered":2`) {
+		t.Errorf("the last log line does not account for every record:\n%s", s.Stderr())
 	}
 }
