@@ -150,24 +150,3 @@ func TestLoad(t *testing.T) {
 		t.Errorf("a broken stored file: got %v, want an error naming bucket broken", err)
 	}
 }
-
-// BenchmarkLoad measures the start-up load of stored configurations (read,
-// parse, one AddAll) at N buckets of one rule each.
-func BenchmarkLoad(b *testing.B) {
-	for _, n := range []int{1000, 100000} {
-		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
-			dir := b.TempDir()
-			writeStored(b, dir, n)
-			st, _ := gateway.OpenStore(dir)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				g, err := gateway.New(gateway.Config{Store: st, Keys: map[string]string{testAccessKey: testSecretKey}, IngestToken: testToken})
-				if err != nil || g.Loaded().Rules != n {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/bucket")
-		})
-	}
-}
