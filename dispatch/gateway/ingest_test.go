@@ -252,3 +252,42 @@ func TestIngestQueueFull(t *testing.T) {
 	}
 	release()
 }
+
+func TestIngestInflightLimit(t *testing.T) {
+	fn := newFunctionServer(t)
+	tg := startGateway(t, t.TempDir(), gateway.Config{Pipeline: httpPipeline(t, fn.URL, dispatch.Config{}), MaxInflight: 1})
+	// The first request holds the only slot: its body is still coming.
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", tg.URL+"/events", pr)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	first := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			first <- -1
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	pw.Write([]byte(eventLine("photos", "cos:ObjectCreated:Put", "a")))
+	var code int
+	var h http.Header
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if code, _, h = post(t, tg.URL, testToken, eventLine("photos", "cos:ObjectCreated:Put", "b")); code == 503 {
+			break
+		}
+	}
+	if code != 503 || h.Get("Retry-After") == "" {
+		t.Fatalf("second request: got %d (Retry-After %q), want 503 with Retry-After", code, h.Get("Retry-After"))
+	}
+	pw.Close()
+	if got := <-first; got != 202 {
+		t.Fatalf("first request: got %d, want 202", got)
+	}
+	// The slot is free again.
+	if code, _, _ := post(t, tg.URL, testToken, eventLine("photos", "cos:ObjectCreated:Put", "c")); code != 202 {
+		t.Fatalf("after the first ended: got %d, want 202", code)
+	}
+}

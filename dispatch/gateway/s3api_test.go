@@ -9,12 +9,17 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/notification"
 
 	"github.com/notifymux/notifymux/dispatch/gateway"
+	"github.com/notifymux/notifymux/dispatch/gateway/sigv4"
 	"github.com/notifymux/notifymux/match"
 )
 
@@ -236,6 +241,24 @@ func TestS3Errors(t *testing.T) {
 	}
 	if !strings.Contains(tg.Log.String(), `"status":400`) || !strings.Contains(tg.Log.String(), `"request_id"`) {
 		t.Errorf("refusals were not logged with their request id:\n%s", tg.Log.String())
+	}
+}
+
+func TestClockSkew(t *testing.T) {
+	at := time.Now().Add(-16 * time.Minute)
+	tg := startGateway(t, t.TempDir(), gateway.Config{})
+	req, _ := http.NewRequest("GET", tg.URL+"/photos?notification", nil)
+	req.Header.Set("X-Amz-Content-Sha256", sigv4.UnsignedPayload)
+	v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testAccessKey, SecretAccessKey: testSecretKey},
+		req, sigv4.UnsignedPayload, "s3", "us-east-1", at)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !strings.Contains(string(b), "<Code>RequestTimeTooSkewed</Code>") {
+		t.Fatalf("got %d %s, want 403 RequestTimeTooSkewed", resp.StatusCode, b)
 	}
 }
 
