@@ -34,12 +34,12 @@ const maxIngestErrors = 10
 
 // IngestResult is the JSON body of an ingest answer.
 type IngestResult struct {
-	Accepted  int           `json:"accepted"`  // matched + unmatched: every record the pipeline took
-	Matched   int           `json:"matched"`   // records a rule matched, queued for delivery
-	Unmatched int           `json:"unmatched"` // valid records no rule matched
-	Refused   int           `json:"refused"`   // records not read, or refused by a full queue
-	Errors    []IngestError `json:"errors"`    // the first refusals, at most 10
-	Error     string        `json:"error,omitempty"`
+	Accepted  int           `json:"accepted"`        // matched + unmatched: every record the pipeline took
+	Matched   int           `json:"matched"`         // records a rule matched, queued for delivery
+	Unmatched int           `json:"unmatched"`       // valid records no rule matched
+	Refused   int           `json:"refused"`         // records not read, or refused by a full queue
+	Errors    []IngestError `json:"errors"`          // the first refusals, at most 10
+	Error     string        `json:"error,omitempty"` // why the request as a whole was refused or cut short
 }
 
 // IngestError is one refused record of an ingest request.

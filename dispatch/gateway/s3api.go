@@ -83,7 +83,6 @@ func (g *Gateway) serveS3(w http.ResponseWriter, r *http.Request, req *request, 
 		g.refuseAuth(fail, err)
 		return
 	}
-	req.attrs = append(req.attrs, slog.String("access_key", auth.AccessKey))
 	if r.ContentLength > g.cfg.MaxBody {
 		fail(ErrEntityTooLarge, fmt.Sprintf("the body of %d bytes is over the limit of %d bytes", r.ContentLength, g.cfg.MaxBody))
 		return
