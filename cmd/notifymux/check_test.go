@@ -22,7 +22,7 @@ func writeRulesFile(tb testing.TB, n int) string {
 	for i := 0; len(doc.Rules) < n; i++ {
 		for j := 0; j < 10 && len(doc.Rules) < n; j++ {
 			r := match.Rule{ID: fmt.Sprint("r", j), Bucket: fmt.Sprint("bucket-", i), Events: match.ObjectCreated,
-				Prefix: fmt.Sprintf("dir%d/", j), Suffix: ".jpg", Target: fmt.Sprintf("fn-%d-%d", i, j)}
+				Prefix: fmt.Sprintf("dir%d/", j), Suffix: ".jpg", Target: fmt.Sprintf("qcs::scf:ap-guangzhou:uin/1:namespace/default/function/fn-%d-%d", i, j)}
 			if j == 9 {
 				r.Prefix = "dir1"
 			}
