@@ -73,7 +73,7 @@ type jsonRule struct {
 // ErrSyntax, with no document. At most DefaultMaxSize bytes are read; a longer
 // document is an *Error wrapping ErrTooLarge (ReadLimit takes another limit).
 func ReadJSON(r io.Reader) (*Document, error) {
-	data, err := readAll(r)
+	data, err := readAll(r, DefaultMaxSize)
 	if err != nil {
 		return nil, err
 	}

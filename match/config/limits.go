@@ -111,7 +111,7 @@ func (e *LimitError) Error() string {
 // fewest names.
 func EventList(s match.EventSet) string {
 	names := EventNames(s, true)
-	if len(names) == 1 && !strings.HasSuffix(names[0], "*") {
+	if len(names) == 1 {
 		return "event " + names[0]
 	}
 	return "events " + strings.Join(names, ", ")

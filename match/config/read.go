@@ -192,9 +192,9 @@ func (l *limitReader) explain(err error) *Error {
 	return &Error{Err: because(ErrSyntax, "reading: %v", err)}
 }
 
-// readAll reads all of r within DefaultMaxSize.
-func readAll(r io.Reader) ([]byte, error) {
-	lr := newLimitReader(r, DefaultMaxSize)
+// readAll reads all of r, at most maxSize bytes.
+func readAll(r io.Reader, maxSize int64) ([]byte, error) {
+	lr := newLimitReader(r, maxSize)
 	data, err := io.ReadAll(lr)
 	if err != nil {
 		return nil, lr.explain(err)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 
 	"reflect"
@@ -13,16 +14,20 @@ type endless struct {
 	head string
 	c    byte
 	read int64
+	fill []byte
 }
 
 func (e *endless) Read(p []byte) (int, error) {
 	n := copy(p, e.head)
 	e.head = e.head[n:]
-	for i := n; i < len(p); i++ {
-		p[i] = e.c
+	if len(e.fill) == 0 {
+		e.fill = bytes.Repeat([]byte{e.c}, 32<<10)
 	}
-	e.read += int64(len(p))
-	return len(p), nil
+	for n < len(p) {
+		n += copy(p[n:], e.fill)
+	}
+	e.read += int64(n)
+	return n, nil
 }
 
 // Content in neither format is refused from its first bytes: the reader
@@ -64,11 +69,11 @@ func TestReadLimit(t *testing.T) {
 		t.Errorf("one byte over: %v", err)
 	}
 	xml := "<NotificationConfiguration>" + strings.Repeat(" ", 100) + "</NotificationConfiguration>"
-	if _, err := ReadXML(&endless{head: xml[:40], c: ' '}, "b"); !errors.Is(err, ErrTooLarge) {
+	if _, err := readXMLLimit(&endless{head: xml[:40], c: ' '}, "b", 1<<20); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("ReadXML of an endless document: %v", err)
 	}
-	if _, err := ReadJSON(&endless{head: "{", c: ' '}); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("ReadJSON of an endless document: %v", err)
+	if _, err := readAll(&endless{head: "{", c: ' '}, 1<<20); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("ReadJSON's reading of an endless document: %v", err)
 	}
 }
 
@@ -130,12 +135,12 @@ func TestJSONInvalidUTF8(t *testing.T) {
 
 // Messages quote at most about 200 bytes of a value, however long it is.
 func TestErrorsQuoteAtMost200Bytes(t *testing.T) {
-	long := strings.Repeat("x", 1<<20)
+	long := strings.Repeat("x", 64<<10)
 	docs := []string{
 		`{"rules":[{"id":"` + long + `","bucket":"b","events":["cos:ObjectCreated:Pux"],"target":"f"},{"id":"` + long + `","bucket":"b","events":["cos:ObjectCreated:*"],"target":"f"},{"id":"` + long + `","bucket":"b","events":["cos:ObjectCreated:*"],"target":"f"}]}`,
 		`{"rules":[{"id":"a","bucket":"b","events":["cos:ObjectCreated:*"],"target":"f","` + long + `":1}]}`,
 		`{"` + long + `":1}`,
-		`{"rules":[{"id":"a","bucket":"b","events":` + strings.Repeat("1", 1<<20) + `,"target":"f"}]}`,
+		`{"rules":[{"id":"a","bucket":"b","events":` + strings.Repeat("1", 64<<10) + `,"target":"f"}]}`,
 		`{"rules":` + `"` + long + `"}`,
 		"<NotificationConfiguration><" + long + "/></NotificationConfiguration>",
 		"<NotificationConfiguration><CloudFunctionConfiguration><Id>" + long + "</Id><CloudFunction>f</CloudFunction></CloudFunctionConfiguration>" +

@@ -54,7 +54,12 @@ var xmlKinds = map[string][]string{
 // At most DefaultMaxSize bytes are read; a longer document is an *Error
 // wrapping ErrTooLarge, with no rules (ReadLimit takes another limit).
 func ReadXML(r io.Reader, bucket string) ([]match.Rule, error) {
-	lr := newLimitReader(r, DefaultMaxSize)
+	return readXMLLimit(r, bucket, DefaultMaxSize)
+}
+
+// readXMLLimit is ReadXML with a limit of maxSize bytes.
+func readXMLLimit(r io.Reader, bucket string, maxSize int64) ([]match.Rule, error) {
+	lr := newLimitReader(r, maxSize)
 	rules, _, err := readXML(lr, bucket)
 	if lr.over {
 		return nil, lr.explain(nil)
