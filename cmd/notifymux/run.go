@@ -156,6 +156,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.IntVar(&o.retries, "retries", 2, "delivery attempts after the first")
 	fs.DurationVar(&o.backoff, "backoff", time.Second, "the backoff before the first retry (random up to this, doubling for each next retry)")
 	fs.DurationVar(&o.drain, "drain", 5*time.Second, "after an interrupt, how long to go on delivering before dead-lettering the rest")
+	maxSize := maxFileSizeFlag(fs)
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
 	}
@@ -213,7 +214,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			o.appID = embeddedAppID
 		}
 	} else {
-		x, doc, err = loadIndex(o.rulesPath, o.bucket)
+		x, doc, err = loadIndex(o.rulesPath, o.bucket, *maxSize)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "notifymux run: %v\n", err)
