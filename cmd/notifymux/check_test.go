@@ -249,3 +249,27 @@ func TestProfileCOSFlagsS3OnlyEvents(t *testing.T) {
 		t.Errorf("stdout %q, want %q", out, want)
 	}
 }
+
+// BenchmarkLoadIndex reads a JSON file of 100,000 rules without overlaps
+// (10 per bucket) and builds the index that match and run use.
+func BenchmarkLoadIndex(b *testing.B) {
+	doc := &config.Document{}
+	for i := range 100000 {
+		doc.Rules = append(doc.Rules, match.Rule{ID: fmt.Sprint("r", i%10), Bucket: fmt.Sprint("bucket-", i/10), Events: match.ObjectCreated,
+			Prefix: fmt.Sprintf("dir%d/", i%10), Target: fmt.Sprint("fn-", i)})
+	}
+	var buf bytes.Buffer
+	if err := config.WriteJSON(&buf, doc); err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "rules.json")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := loadIndex(path, "", defaultMaxFileSize); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,7 +1,7 @@
 // This file reads configuration files for the commands: XML or JSON by
 // content, at most -max-file-size bytes, with the bucket of an XML file taken
 // from -bucket or, without it, from the file's name. loadIndex builds the
-// match.Index that match (and run) use and refuses a rule
+// match.Index that match (and run) use, with one AddAll, and refuses a rule
 // set that does not fit in one.
 
 package main
@@ -171,7 +171,7 @@ func problems(err error) []error {
 }
 
 // loadIndex reads the configuration file path (at most maxSize bytes) and
-// returns an Index holding all its rules. Any problem
+// returns an Index holding all its rules, added with one AddAll. Any problem
 // in the file, or any overlap between its rules, is an error (a rule set
 // that notifymux check rejects cannot be served); its text lists every
 // problem, one per line.
@@ -184,17 +184,25 @@ func loadIndex(path, bucket string, maxSize fileSize) (*match.Index, *config.Doc
 		}
 		return nil, nil, errors.New(strings.Join(lines, "\n"))
 	}
-	x := match.New()
-	for _, r := range doc.Rules {
-		if err := x.Add(r); err != nil {
-			var ce *match.ConflictError
-			if errors.As(err, &ce) {
-				return nil, nil, fmt.Errorf("%s: %s (run 'notifymux check %s' to list every overlap)", path, conflictText(ce), path)
-			}
-			return nil, nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "match: "))
+	x, err := indexOf(doc.Rules)
+	if err != nil {
+		var ce *match.ConflictError
+		if errors.As(err, &ce) {
+			return nil, nil, fmt.Errorf("%s: %s (run 'notifymux check %s' to list every overlap)", path, conflictText(ce), path)
 		}
+		return nil, nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "match: "))
 	}
 	return x, doc, nil
+}
+
+// indexOf returns a new Index holding rules, added in one AddAll: all or
+// nothing, with the error Add would give for the first rule that fails.
+func indexOf(rules []match.Rule) (*match.Index, error) {
+	x := match.New()
+	if err := x.AddAll(rules); err != nil {
+		return nil, err
+	}
+	return x, nil
 }
 
 // conflictText words an overlap as notifymux check does:

@@ -292,11 +292,9 @@ func embeddedIndex(bucket string) (*match.Index, *config.Document, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("embedded %s: %v", embeddedRulesName, err)
 	}
-	x := match.New()
-	for _, rule := range doc.Rules {
-		if err := x.Add(rule); err != nil {
-			return nil, nil, fmt.Errorf("embedded %s: %v", embeddedRulesName, err)
-		}
+	x, err := indexOf(doc.Rules)
+	if err != nil {
+		return nil, nil, fmt.Errorf("embedded %s: %v", embeddedRulesName, err)
 	}
 	if doc.Regions == nil {
 		doc.Regions = map[string]string{}
