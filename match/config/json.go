@@ -172,7 +172,7 @@ func (p *jsonReader) document() (*Document, error) {
 			}
 			if bad, field := p.invalidUTF8(start); bad >= 0 {
 				p.errs = append(p.errs, &Error{Line: p.lineAt(bad), Element: "regions" + field,
-					Err: because(ErrInvalidUTF8, "invalid UTF-8 (byte %#02x); no region is taken from this file", p.data[bad])})
+					Err: because(ErrInvalidUTF8, "%s; no region is taken from this file", p.invalidText(bad))})
 				continue
 			}
 			if len(m) > 0 {
@@ -227,7 +227,7 @@ func (p *jsonReader) rules(doc *Document) error {
 		}
 		if bad, field := p.invalidUTF8(start); bad >= 0 {
 			p.errs = append(p.errs, &Error{Line: p.lineAt(bad), ID: jr.ID, Element: fmt.Sprintf("rules[%d]%s", i, field),
-				Err: because(ErrInvalidUTF8, "invalid UTF-8 (byte %#02x)", p.data[bad])})
+				Err: because(ErrInvalidUTF8, "%s", p.invalidText(bad))})
 			continue
 		}
 		before := len(p.errs)
@@ -276,10 +276,11 @@ func (p *jsonReader) rules(doc *Document) error {
 }
 
 // invalidUTF8 checks the value the decoder has just read, which began at or
-// after offset start of the data. encoding/json replaces invalid UTF-8 with
-// U+FFFD; this finds it in the raw bytes instead. It returns the offset of
-// the first invalid byte and the path to the field holding it (".prefix",
-// ".events[1]"), or -1 when the value is valid UTF-8.
+// after offset start of the data. encoding/json replaces invalid UTF-8, and
+// escapes of lone UTF-16 surrogates (\ud800), with U+FFFD; this finds them
+// in the raw bytes instead. It returns the offset of the first invalid byte
+// (or of the escape's backslash) and the path to the field holding it
+// (".prefix", ".events[1]"), or -1 when the value is valid.
 func (p *jsonReader) invalidUTF8(start int) (int, string) {
 	end := int(p.dec.InputOffset())
 	for start < end && bytes.IndexByte([]byte(" \t\r\n,:"), p.data[start]) >= 0 {
@@ -287,6 +288,9 @@ func (p *jsonReader) invalidUTF8(start int) (int, string) {
 	}
 	raw := p.data[start:end]
 	if utf8.Valid(raw) {
+		if bad := loneSurrogate(raw); bad >= 0 {
+			return start + bad, fieldAt(raw, bad)
+		}
 		return -1, ""
 	}
 	bad := 0
@@ -298,6 +302,50 @@ func (p *jsonReader) invalidUTF8(start int) (int, string) {
 		bad += n
 	}
 	return start + bad, fieldAt(raw, bad)
+}
+
+// invalidText describes the invalid text at offset bad that invalidUTF8 found.
+func (p *jsonReader) invalidText(bad int) string {
+	if p.data[bad] == '\\' {
+		return fmt.Sprintf("invalid UTF-8: %s is half of a UTF-16 surrogate pair", p.data[bad:bad+6])
+	}
+	return fmt.Sprintf("invalid UTF-8 (byte %#02x)", p.data[bad])
+}
+
+// loneSurrogate returns the offset in raw (JSON text) of the first \uXXXX
+// escape of a UTF-16 surrogate that is not part of a pair, or -1.
+func loneSurrogate(raw []byte) int {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return -1
+	}
+	escape := func(i int) (rune, bool) { // the \uXXXX escape at raw[i:], if any
+		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+			return 0, false
+		}
+		v, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+		return rune(v), err == nil
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		r, ok := escape(i)
+		switch {
+		case !ok:
+			i++ // a two-byte escape such as \\ or \"
+		case r >= 0xd800 && r < 0xdc00:
+			if lo, ok := escape(i + 6); ok && lo >= 0xdc00 && lo < 0xe000 {
+				i += 11
+				continue
+			}
+			return i
+		case r >= 0xdc00 && r < 0xe000:
+			return i
+		default:
+			i += 5
+		}
+	}
+	return -1
 }
 
 // fieldAt returns the path, within the JSON object or array raw, to the

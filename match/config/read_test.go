@@ -102,6 +102,9 @@ func TestJSONInvalidUTF8(t *testing.T) {
 		{"{\"rules\":[{\"id\":\"ok\",\"bucket\":\"b\",\"events\":[\"cos:ObjectCreated:*\"],\"prefix\":\"x\",\"target\":\"f\"},\n{\"id\":\"i\",\"bucket\":\"b\",\n\"events\":[\"cos:ObjectRemove:*\", \"\xc3\"],\"target\":\"f\"}]}", 3, "rules[1].events[1]"},
 		{"{\"rules\":[{\"id\":\"i\",\"bucket\":\"b\",\"events\":[\"cos:ObjectCreated:*\"],\"target\":\"f\xed\xa0\x80\"}]}", 1, "rules[0].target"},
 		{"{\"regions\":{\"b\":\"gz\",\n\"c\":\"a\xffb\"},\"rules\":[]}", 2, "regions.c"},
+		{`{"rules":[{"id":"i","bucket":"b","events":["cos:ObjectCreated:*"],"suffix":"\\\ud800","target":"f"}]}`, 1, "rules[0].suffix"},
+		{`{"rules":[{"id":"i","bucket":"b","events":["cos:ObjectCreated:*"],"prefix":"\udc00\ud800","target":"f"}]}`, 1, "rules[0].prefix"},
+		{`{"rules":[{"id":"i","bucket":"b","events":["cos:ObjectCreated:*"],"target":"f\ud83d\u0041"}]}`, 1, "rules[0].target"},
 	}
 	for _, tt := range tests {
 		doc, err := ReadJSON(strings.NewReader(tt.doc))
@@ -126,10 +129,10 @@ func TestJSONInvalidUTF8(t *testing.T) {
 			t.Errorf("%q: regions %v kept", tt.doc, doc.Regions)
 		}
 	}
-	// U+FFFD written as such is valid input.
-	doc, err := ReadJSON(strings.NewReader(`{"rules":[{"id":"i","bucket":"b","events":["cos:ObjectCreated:*"],"prefix":"a\ufffd","target":"f` + "\ufffd" + `"}]}`))
-	if err != nil || len(doc.Rules) != 1 {
-		t.Errorf("U+FFFD: %v", err)
+	// U+FFFD written as such, a surrogate pair and escaped backslashes are valid input.
+	doc, err := ReadJSON(strings.NewReader(`{"rules":[{"id":"i","bucket":"b","events":["cos:ObjectCreated:*"],"prefix":"a\ufffd\\ud800","suffix":"\ud83d\ude00","target":"f` + "\ufffd" + `"}]}`))
+	if err != nil || len(doc.Rules) != 1 || doc.Rules[0].Suffix != "\U0001F600" || doc.Rules[0].Prefix != "a\ufffd\\ud800" {
+		t.Errorf("valid input: %+v, %v", doc, err)
 	}
 }
 
