@@ -60,7 +60,7 @@ func Profile(name string) (Limits, error) {
 	case "none", "":
 		return None, nil
 	}
-	return Limits{}, fmt.Errorf("config: limits profile %q (want cos or none): %w", name, ErrUnknownProfile)
+	return Limits{}, fmt.Errorf("config: limits profile %s (want cos or none): %w", quote(name), ErrUnknownProfile)
 }
 
 // LimitKind says which limit a LimitError is about.
