@@ -73,9 +73,10 @@ func Read(r io.Reader, bucket string) (*Document, Format, error) {
 // own buckets and ignores it). Errors are as for ReadXML and ReadJSON; content
 // in neither format is an *Error wrapping ErrSyntax, returned after reading
 // only up to its first byte that is not white space, and a document over
-// maxSize bytes is an *Error wrapping ErrTooLarge. The Document is nil only
-// when the input could not be read as a whole (ErrSyntax, ErrTooLarge, a
-// read error, or an XML document without a bucket).
+// maxSize bytes is an *Error wrapping ErrTooLarge, and an error of r is an
+// *Error wrapping it. The Document is nil only when the input could not be
+// read as a whole (ErrSyntax, ErrTooLarge, an error of r, or an XML document
+// without a bucket).
 func ReadLimit(r io.Reader, bucket string, maxSize int64) (*Document, Format, error) {
 	lr := newLimitReader(r, maxSize)
 	br := bufio.NewReader(lr)
@@ -89,8 +90,8 @@ func ReadLimit(r io.Reader, bucket string, maxSize int64) (*Document, Format, er
 	switch format {
 	case FormatXML:
 		rules, s3, err := readXML(body, bucket)
-		if lr.over {
-			return nil, FormatXML, lr.explain(nil)
+		if lr.over || lr.failed != nil {
+			return nil, FormatXML, lr.explain(lr.failed)
 		}
 		if errors.Is(err, ErrSyntax) || errors.Is(err, ErrMissing) && bucket == "" {
 			return nil, FormatXML, err
@@ -150,12 +151,14 @@ func (nr *newlineReader) Read(p []byte) (int, error) {
 }
 
 // limitReader reads from r and fails with errOverLimit once more than max
-// bytes have been read; over records that it did.
+// bytes have been read; over records that it did, and failed the first error
+// of r other than io.EOF.
 type limitReader struct {
-	r    io.Reader
-	max  int64
-	read int64
-	over bool
+	r      io.Reader
+	max    int64
+	read   int64
+	over   bool
+	failed error
 }
 
 var errOverLimit = errors.New("over the size limit")
@@ -175,6 +178,9 @@ func (l *limitReader) Read(p []byte) (int, error) {
 		p = p[:left]
 	}
 	n, err := l.r.Read(p)
+	if err != nil && err != io.EOF && l.failed == nil {
+		l.failed = err
+	}
 	l.read += int64(n)
 	if l.read > l.max {
 		l.over = true
@@ -184,12 +190,12 @@ func (l *limitReader) Read(p []byte) (int, error) {
 }
 
 // explain turns a read error into an *Error: ErrTooLarge when the limit was
-// passed, else ErrSyntax with the cause.
+// passed, else one wrapping err, the reader's own error.
 func (l *limitReader) explain(err error) *Error {
 	if l.over {
 		return &Error{Err: &detail{msg: fmt.Sprintf("document over the size limit of %d bytes", l.max), err: ErrTooLarge}}
 	}
-	return &Error{Err: because(ErrSyntax, "reading: %v", err)}
+	return &Error{Err: fmt.Errorf("reading: %w", err)}
 }
 
 // readAll reads all of r, at most maxSize bytes.

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"io"
 
 	"reflect"
 	"strings"
@@ -200,5 +201,23 @@ func TestS3Spelling(t *testing.T) {
 	c, _, err := Read(strings.NewReader(cosXML), "b")
 	if err != nil || c.S3Spelling != nil {
 		t.Errorf("COS XML: S3Spelling %v, err %v", c.S3Spelling, err)
+	}
+}
+
+type failingReader struct{ err error }
+
+func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
+
+// A reader's own error is passed on, not taken for a syntax error.
+func TestReadPassesReadErrors(t *testing.T) {
+	boom := errors.New("boom")
+	for _, r := range []io.Reader{failingReader{boom}, io.MultiReader(strings.NewReader("{"), failingReader{boom}),
+		io.MultiReader(strings.NewReader("  \n"), failingReader{boom}),
+		io.MultiReader(strings.NewReader("<NotificationConfiguration>"), failingReader{boom})} {
+		doc, _, err := Read(r, "b")
+		var e *Error
+		if doc != nil || !errors.Is(err, boom) || errors.Is(err, ErrSyntax) || !errors.As(err, &e) {
+			t.Errorf("doc %v, err %v; want an *Error wrapping the reader's error only", doc, err)
+		}
 	}
 }

@@ -61,8 +61,8 @@ func ReadXML(r io.Reader, bucket string) ([]match.Rule, error) {
 func readXMLLimit(r io.Reader, bucket string, maxSize int64) ([]match.Rule, error) {
 	lr := newLimitReader(r, maxSize)
 	rules, _, err := readXML(lr, bucket)
-	if lr.over {
-		return nil, lr.explain(nil)
+	if lr.over || lr.failed != nil {
+		return nil, lr.explain(lr.failed)
 	}
 	return rules, err
 }
