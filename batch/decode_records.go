@@ -8,7 +8,8 @@
 //     URL, Size and VersionID from cosObject; RequestID from the meta member
 //     x-cos-request-id, else the reqid when it is not 0; ContentType from
 //     meta Content-Type; Meta is the x-cos-meta-* and x-amz-meta-* members
-//     of meta, in order; Time from eventTime (Unix seconds; 0 is no time);
+//     of meta, in order; Time from eventTime (Unix seconds; 0 is no time,
+//     and a year outside 0000 to 9999 is refused);
 //     SourceIP from requestSourceIP. Request headers are never read.
 //   - S3 (and MinIO, and the data of a CloudEvent): Bucket from
 //     s3.bucket.name; Key is s3.object.key URL-decoded (space as '+');
@@ -201,6 +202,9 @@ func (d *Decoder) fromCOS(c *schema.COSEntity, ev *schema.COSEvent) error {
 		Size: c.Object.Size, VersionID: c.Object.VersionID, Event: e, SourceIP: ev.RequestParameters.SourceIP,
 	}
 	if ev.Time != 0 {
+		if ev.Time < minUnixTime || ev.Time > maxUnixTime {
+			return notEvent("event.eventTime %d is outside the years 0000 to 9999 (Unix seconds)", ev.Time)
+		}
 		r.Time = time.Unix(ev.Time, 0).UTC()
 	}
 	var haveID, haveType bool
@@ -311,6 +315,13 @@ func (d *Decoder) fromCloudEvent(ev *schema.CloudEvent, i int) error {
 	d.in.Index = i
 	return nil
 }
+
+// The Unix seconds of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the
+// times every encoder can write (S3 and CloudEvents write four-digit years).
+const (
+	minUnixTime = -62167219200
+	maxUnixTime = 253402300799
+)
 
 // parseTime parses an RFC 3339 time whose year in UTC has four digits.
 func parseTime(field, s string) (time.Time, error) {
