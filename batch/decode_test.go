@@ -304,7 +304,7 @@ func TestDecodeKeyTooLong(t *testing.T) {
 		return string(batch.AppendS3(nil, []batch.Record{r})) + "\n"
 	}
 	for name, input := range map[string]func(string) string{"line": line, "cos": cos, "s3": s3} {
-		got := decodeAll(t, input(long)+input(limit)+input(strings.Repeat("k", 2<<20)), batch.DecoderConfig{})
+		got := decodeAll(t, input(long)+input(limit)+input(strings.Repeat("k", 1<<20)), batch.DecoderConfig{})
 		if len(got) != 3 || got[1].err != nil || got[1].in.Record.Key != limit {
 			t.Fatalf("%s: got %d results, want an error, a record with a key of MaxKeyLen bytes, an error", name, len(got))
 		}
@@ -435,7 +435,7 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 }
 
 func TestDecodeValueTooLargeIsSkippedInBoundedMemory(t *testing.T) {
-	const size = 24 << 20
+	const size = 16 << 20
 	input := io.MultiReader(
 		strings.NewReader(`{"event":"cos:ObjectCreated:Put","key":"`),
 		&repeatReader{b: 'k', n: size},
