@@ -27,7 +27,8 @@
 // error too. Memory is the reader's buffer plus at most MaxValueBytes,
 // however long the input.
 //
-// A complete value is decoded with encoding/json into the schema types, and
+// A complete value is decoded into the schema types, by the fast path of
+// decode_fast.go or else encoding/json, and
 // each record of a payload is converted to an Inbound (decode_records.go)
 // when Next reaches it, so that one bad record is reported on its own and
 // the others still pass.
@@ -138,10 +139,14 @@ type Decoder struct {
 	raws   []json.RawMessage
 	next   int
 
-	in     Inbound
-	object objectJSON
-	rec    recordJSON
-	event  schema.CloudEvent
+	in        Inbound
+	object    objectJSON
+	rec       recordJSON
+	cosEntity schema.COSEntity // what rec.COS points to
+	cosEvent  schema.COSEvent  // what rec.Event points to
+	event     schema.CloudEvent
+	cur       cursor // of the fast path (decode_fast.go)
+	slow      bool   // only encoding/json: set by tests, to compare the paths
 }
 
 // NewDecoder returns a Decoder that reads from r.
@@ -149,7 +154,8 @@ func NewDecoder(r io.Reader, cfg DecoderConfig) *Decoder {
 	if cfg.MaxValueBytes <= 0 {
 		cfg.MaxValueBytes = DefaultMaxValueBytes
 	}
-	return &Decoder{br: bufio.NewReaderSize(r, 64<<10), maxValue: cfg.MaxValueBytes, line: 1}
+	return &Decoder{br: bufio.NewReaderSize(r, 64<<10), maxValue: cfg.MaxValueBytes, line: 1,
+		raws: make([]json.RawMessage, 0, 16)}
 }
 
 // Next returns the next record, valid until the next call; (nil, io.EOF) at
@@ -219,6 +225,12 @@ func (d *Decoder) scan() (*Inbound, error) {
 						start = i + 1
 						d.line++
 						d.lineStart = len(d.buf)
+					}
+					if d.sc.state == stString {
+						// Plain string bytes leave the scanner as it is.
+						for i+1 < len(p) && p[i+1] >= 0x20 && p[i+1] != '"' && p[i+1] != '\\' {
+							i++
+						}
 					}
 					continue
 				case scanEnd:
@@ -419,8 +431,15 @@ func (d *Decoder) complete() (*Inbound, error) {
 	case '{':
 		return d.decodeObject(v)
 	case '[':
-		if err := json.Unmarshal(v, &d.raws); err != nil {
-			return nil, &DecodeError{Line: d.valueLine, Source: SourceCloudEvents, Err: jsonError(err)}
+		var ok bool
+		if d.cur.reset(v); !d.slow {
+			d.raws, ok = d.cur.rawArray(d.raws)
+		}
+		if !ok {
+			d.raws = d.raws[:0]
+			if err := json.Unmarshal(v, &d.raws); err != nil {
+				return nil, &DecodeError{Line: d.valueLine, Source: SourceCloudEvents, Err: jsonError(err)}
+			}
 		}
 		d.kind = valueCloudBatch
 		return nil, nil

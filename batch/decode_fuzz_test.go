@@ -136,3 +136,68 @@ func FuzzRoundTripCloudEvents(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, input []byte) { roundTrip(t, batch.FormatCloudEvents, input) })
 }
+
+// FuzzDecodeFastPath compares the Decoder with one that decodes every value
+// with encoding/json: the fast path must give the same records and errors.
+func FuzzDecodeFastPath(f *testing.F) {
+	fuzzSeeds(f)
+	f.Fuzz(compareFastSlow)
+}
+
+// compareFastSlow decodes input with and without the fast path and fails at
+// the first result that differs.
+func compareFastSlow(t *testing.T, input []byte) {
+	fast := batch.NewDecoder(bytes.NewReader(input), batch.DecoderConfig{MaxValueBytes: 1 << 16})
+	slow := batch.NewDecoder(bytes.NewReader(input), batch.DecoderConfig{MaxValueBytes: 1 << 16})
+	batch.DecodeSlowly(slow)
+	show := func(in *batch.Inbound, err error) string {
+		if err != nil {
+			return "error " + err.Error()
+		}
+		return fmtInbound(*in)
+	}
+	for i := 0; ; i++ {
+		a, aerr := fast.Next()
+		b, berr := slow.Next()
+		if as, bs := show(a, aerr), show(b, berr); as != bs {
+			t.Fatalf("%q: result %d:\nfast path     %s\nencoding/json %s", input, i, as, bs)
+		}
+		if aerr == io.EOF {
+			return
+		}
+	}
+}
+
+// TestDecodeFastPathMatchesEncodingJSON runs compareFastSlow on the inputs
+// where the fast path must step aside: escapes, null, case-folded and
+// repeated member names, numbers that are not plain integers, wrong kinds.
+func TestDecodeFastPathMatchesEncodingJSON(t *testing.T) {
+	for _, in := range []string{
+		`{"event":"cos:ObjectCreated:Put","key":"a\u00e9\n"}`,
+		`{"event":"cos:ObjectCreated:Put","key":"a","bucket":null}`,
+		`{"event":"cos:ObjectCreated:Put","KEY":"a"}`,
+		`{"event":"cos:ObjectCreated:Put","\u006bey":"a"}`,
+		"{\"event\":\"cos:ObjectCreated:Put\",\"\u212aey\":\"a\"}", // KELVIN SIGN folds to k
+		`{"event":"cos:ObjectCreated:Put","key":"a","key":"b","size":1,"size":-0}`,
+		`{"event":"cos:ObjectCreated:Put","key":"a","size":1.5}`,
+		`{"event":"cos:ObjectCreated:Put","key":"a","size":1e3}`,
+		`{"event":"cos:ObjectCreated:Put","key":"a","size":9223372036854775808}`,
+		`{"event":"cos:ObjectCreated:Put","key":"a","size":-9223372036854775808}`,
+		`{"event":"cos:ObjectCreated:Put","key":"a","meta":{"x-cos-meta-a":"1"},"meta":{"x-cos-meta-b":"2"}}`,
+		`{"event":"cos:ObjectCreated:Put","key":"a","meta":{"x-cos-meta-a":null}}`,
+		`{"event":"cos:ObjectCreated:Put","key":"a","unknown":{"x":[1,"]}"]}}`,
+		`{"Records":null}`,
+		`{"Records":[]}`,
+		`{"Records":{}}`,
+		`{"Records":[{"cos":{"cosObject":{"key":"/k"}},"cos":{"cosBucket":{"name":""}},"event":{"eventName":"cos:ObjectCreated:Put"}}]}`,
+		`{"Records":[{"cos":{"cosObject":{"key":"/k"}},"event":{"eventName":"cos:ObjectCreated:Put","requestParameters":{"requestHeaders":{"a":1}}}}]}`,
+		`{"Records":[{"cos":{"cosObject":{"key":"/k"}},"event":{"eventName":"cos:ObjectCreated:Put","requestParameters":{"requestHeaders":[]}}}]}`,
+		`{"Records":[{"eventName":"ObjectCreated:Put","s3":{"object":{"key":"k","userMetadata":{"x-amz-meta-a":"1"},"userMetadata":{"x-amz-meta-b":"2"}}}}]}`,
+		`{"Records":[{"eventName":"ObjectCreated:Put","S3":{"object":{"key":"k"}}}]}`,
+		`{"Records":[{"eventName":"ObjectCreated:Put","s3":{"object":{"key":"k"}},"Cos":{}}]}`,
+		`{"EventName":"s3:ObjectCreated:Put","Key":"b/k","Records":[{"eventName":"s3:ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}]}`,
+		`[{"specversion":"1.0","data":{"eventName":"ObjectCreated:Put","s3":{"object":{"key":"k"}}}},{"specversion":"1.0","data":[]}]`,
+	} {
+		compareFastSlow(t, []byte(in+"\n"))
+	}
+}

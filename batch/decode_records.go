@@ -61,7 +61,11 @@ type recordJSON struct {
 func (d *Decoder) decodeObject(v []byte) (*Inbound, error) {
 	o := &d.object
 	*o = objectJSON{}
-	err := json.Unmarshal(v, o)
+	var err error
+	if d.cur.reset(v); d.slow || !d.cur.fastObject(o, d.raws[:0]) {
+		*o = objectJSON{}
+		err = json.Unmarshal(v, o)
+	}
 	switch {
 	case o.SpecVersion != "":
 		d.event = schema.CloudEvent{}
@@ -105,8 +109,11 @@ func (d *Decoder) decodeRecord(i int) error {
 	}
 	if d.kind == valueCloudBatch {
 		d.event = schema.CloudEvent{}
-		if err := json.Unmarshal(raw, &d.event); err != nil {
-			return fail(SourceCloudEvents, jsonError(err))
+		if d.cur.reset(raw); d.slow || !d.cur.fastCloudEvent(&d.event) {
+			d.event = schema.CloudEvent{}
+			if err := json.Unmarshal(raw, &d.event); err != nil {
+				return fail(SourceCloudEvents, jsonError(err))
+			}
 		}
 		if err := d.fromCloudEvent(&d.event, i); err != nil {
 			return fail(SourceCloudEvents, err)
@@ -115,7 +122,11 @@ func (d *Decoder) decodeRecord(i int) error {
 	}
 	r := &d.rec
 	*r = recordJSON{}
-	err := json.Unmarshal(raw, r)
+	var err error
+	if d.cur.reset(raw); d.slow || !d.cur.fastRecord(r, &d.cosEntity, &d.cosEvent) {
+		*r = recordJSON{}
+		err = json.Unmarshal(raw, r)
+	}
 	src := d.source
 	if src == 0 {
 		src = SourceS3
@@ -181,11 +192,10 @@ func (d *Decoder) fromCOS(c *schema.COSEntity, ev *schema.COSEvent) error {
 	d.in = Inbound{Line: d.valueLine, Source: SourceCOS, EventName: ev.Name, NotificationID: c.NotificationID}
 	r := &d.in.Record
 	b := &c.Bucket
-	prefix := cosKeyPrefix(b.Name, b.AppID)
-	key, ok := strings.CutPrefix(c.Object.Key, prefix)
+	key, ok := cutCOSKeyPrefix(c.Object.Key, b.Name, b.AppID)
 	if !ok {
 		return notEvent("cosObject.key %s does not start with %s (/<cosBucket.appid>/<cosBucket.name>/)",
-			quote(c.Object.Key), quote(prefix))
+			quote(c.Object.Key), quote(cosKeyPrefix(b.Name, b.AppID)))
 	}
 	if err := keyError("the object key in cosObject.key", key); err != nil {
 		return err
@@ -208,6 +218,15 @@ func (d *Decoder) fromCOS(c *schema.COSEntity, ev *schema.COSEvent) error {
 		r.Time = time.Unix(ev.Time, 0).UTC()
 	}
 	var haveID, haveType bool
+	users := 0
+	for _, m := range c.Object.Meta {
+		if isUserMeta(m.Name) {
+			users++
+		}
+	}
+	if users > 0 {
+		r.Meta = make([]Meta, 0, users)
+	}
 	for _, m := range c.Object.Meta {
 		switch {
 		case !haveID && strings.EqualFold(m.Name, "x-cos-request-id"):
@@ -222,6 +241,21 @@ func (d *Decoder) fromCOS(c *schema.COSEntity, ev *schema.COSEvent) error {
 		r.RequestID = strconv.FormatInt(ev.ReqID, 10)
 	}
 	return nil
+}
+
+// cutCOSKeyPrefix returns k without cosKeyPrefix(name, appid), and whether
+// k starts with it.
+func cutCOSKeyPrefix(k, name, appid string) (string, bool) {
+	k, ok := strings.CutPrefix(k, "/")
+	for _, segment := range [2]string{appid, name} {
+		if ok && segment != "" {
+			k, ok = strings.CutPrefix(k, segment)
+			if ok {
+				k, ok = strings.CutPrefix(k, "/")
+			}
+		}
+	}
+	return k, ok
 }
 
 // cosKeyPrefix is what the COS encoder writes before the object key in
@@ -289,6 +323,9 @@ func parseS3EventName(name string) (match.Event, error) {
 		if err != nil {
 			return 0, eventError(field, name, err)
 		}
+		return e, nil
+	}
+	if e, ok := bareEventNames[name]; ok {
 		return e, nil
 	}
 	e, err := match.ParseEvent("s3:" + name)

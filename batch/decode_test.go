@@ -528,3 +528,48 @@ func TestDecodeDoesNotWaitForMoreInput(t *testing.T) {
 		t.Fatal("Next waited for input after a complete line")
 	}
 }
+
+// cycleReader yields data over and over.
+type cycleReader struct {
+	data []byte
+	off  int
+}
+
+func (c *cycleReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k := copy(p[n:], c.data[c.off:])
+		n += k
+		c.off = (c.off + k) % len(c.data)
+	}
+	return n, nil
+}
+
+// TestDecodeAllocations guards the fast path: a record's strings share one
+// allocation (an escaped string and the Meta slice take one more each).
+func TestDecodeAllocations(t *testing.T) {
+	r := records()[0]
+	r.Meta = []batch.Meta{{Name: "x-cos-meta-camera", Value: "X100V"}, {Name: "x-cos-meta-album", Value: "trip 2024"}}
+	line := `{"bucket":"testpic-1253970026","event":"cos:ObjectCreated:Put","key":"images/a.jpg","size":7,"etag":"e","requestId":"r"}` + "\n"
+	for _, tc := range []struct {
+		name  string
+		input []byte
+		max   float64
+	}{
+		{"event line", []byte(line), 1},
+		{"S3 record", append(batch.AppendS3(nil, []batch.Record{r}), '\n'), 1},
+		{"COS record with user metadata", append(batch.AppendCOS(nil, []batch.Record{r}), '\n'), 2},
+		{"CloudEvent", append(batch.AppendCloudEvents(nil, []batch.Record{r}), '\n'), 1},
+	} {
+		d := batch.NewDecoder(&cycleReader{data: tc.input}, batch.DecoderConfig{})
+		next := func() {
+			if _, err := d.Next(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		next()
+		if got := testing.AllocsPerRun(200, next); got > tc.max {
+			t.Errorf("%s: %v allocations per record, want at most %v", tc.name, got, tc.max)
+		}
+	}
+}
