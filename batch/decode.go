@@ -158,6 +158,19 @@ func NewDecoder(r io.Reader, cfg DecoderConfig) *Decoder {
 		raws: make([]json.RawMessage, 0, 16)}
 }
 
+// Reset makes d read from r as a new Decoder would, keeping its buffers, so
+// that a server can reuse one Decoder for request after request.
+func (d *Decoder) Reset(r io.Reader) {
+	d.br.Reset(r)
+	buf, raws, stack := d.buf[:0], d.raws[:0], d.sc.stack[:0]
+	if cap(buf) > 1<<20 {
+		buf = nil // a large value's buffer is not kept for the next input
+	}
+	*d = Decoder{br: d.br, maxValue: d.maxValue, line: 1, buf: buf, raws: raws,
+		cosEntity: schema.COSEntity{Object: schema.COSObject{Meta: d.cosEntity.Object.Meta[:0]}}, slow: d.slow}
+	d.sc.stack = stack
+}
+
 // Next returns the next record, valid until the next call; (nil, io.EOF) at
 // the end of the input. A bad line, value or record gives (nil, err) with err
 // a *DecodeError, and decoding goes on at the next call. Any other error is

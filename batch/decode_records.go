@@ -46,8 +46,9 @@ type objectJSON struct {
 	MinIOEventName string            `json:"EventName"`
 	MinIOKey       string            `json:"Key"`
 	SpecVersion    string            `json:"specversion"`
-	COS            json.RawMessage   `json:"cos"` // a COS record given alone
-	S3             json.RawMessage   `json:"s3"`  // an S3 record given alone
+	S3TestEvent    string            `json:"Event"` // "s3:TestEvent" in the test message S3 sends
+	COS            json.RawMessage   `json:"cos"`   // a COS record given alone
+	S3             json.RawMessage   `json:"s3"`    // an S3 record given alone
 }
 
 // recordJSON is the union of a COS record and an S3 record.
@@ -88,6 +89,9 @@ func (d *Decoder) decodeObject(v []byte) (*Inbound, error) {
 	case o.COS != nil || o.S3 != nil:
 		return nil, &DecodeError{Line: d.valueLine, Err: notEvent(
 			`a single COS or S3 record: wrap it in a payload, {"Records":[…]}`)}
+	case o.S3TestEvent == "s3:TestEvent" && o.Event == "":
+		return nil, &DecodeError{Line: d.valueLine, Err: notEvent(
+			"an S3 test message (s3:TestEvent), which S3 sends when notifications are set up; it names no object")}
 	case err != nil:
 		return nil, &DecodeError{Line: d.valueLine, Source: SourceLine, Err: jsonError(err)}
 	case o.Event == "" && o.Key == "":

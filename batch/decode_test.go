@@ -573,3 +573,26 @@ func TestDecodeAllocations(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeS3TestMessage(t *testing.T) {
+	msg := `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2024-05-01T10:00:00.000Z","Bucket":"photos","RequestId":"5582815E1AEA5ADF","HostId":"8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"}`
+	got := decodeAll(t, msg, batch.DecoderConfig{})
+	if len(got) != 1 || !errors.Is(got[0].err, batch.ErrNotEvent) || !strings.Contains(got[0].err.Error(), "s3:TestEvent") {
+		t.Errorf("got %v, want one ErrNotEvent naming the S3 test message", got)
+	}
+}
+
+func TestDecoderReset(t *testing.T) {
+	d := batch.NewDecoder(strings.NewReader(`{"event":"cos:ObjectCreated:Put","key":"a"}`+"\n"+`{"Records":[`), batch.DecoderConfig{})
+	if in, err := d.Next(); err != nil || in.Record.Key != "a" {
+		t.Fatalf("Next = %v, %v", in, err)
+	}
+	// Reset in the middle of an unclosed value: nothing of it is left.
+	d.Reset(strings.NewReader("\n\n" + `{"event":"cos:ObjectCreated:Put","key":"b"}`))
+	if in, err := d.Next(); err != nil || in.Record.Key != "b" || in.Line != 3 {
+		t.Fatalf("after Reset: %v, %v; want key b on line 3", in, err)
+	}
+	if in, err := d.Next(); err != io.EOF {
+		t.Fatalf("after Reset: %v, %v; want io.EOF", in, err)
+	}
+}
