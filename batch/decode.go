@@ -422,6 +422,9 @@ func (d *Decoder) atEnd(err error) (*Inbound, error) {
 // the records of a payload for Next.
 func (d *Decoder) complete() (*Inbound, error) {
 	d.raws, d.next, d.kind, d.source = d.raws[:0], 0, 0, 0
+	if d.raws == nil {
+		d.raws = make([]json.RawMessage, 0, 16) // non-nil: an empty Records array is not an absent one
+	}
 	if d.tooBig {
 		d.tooBig = false
 		return nil, &DecodeError{Line: d.valueLine, Err: fmt.Errorf(
@@ -449,7 +452,9 @@ func (d *Decoder) complete() (*Inbound, error) {
 			d.raws, ok = d.cur.rawArray(d.raws)
 		}
 		if !ok {
-			d.raws = d.raws[:0]
+			// A new slice: json.RawMessage reuses an element's array, and the
+			// fast path's elements are sub-slices of buf, which holds v.
+			d.raws = nil
 			if err := json.Unmarshal(v, &d.raws); err != nil {
 				return nil, &DecodeError{Line: d.valueLine, Source: SourceCloudEvents, Err: jsonError(err)}
 			}

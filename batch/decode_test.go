@@ -596,3 +596,17 @@ func TestDecoderReset(t *testing.T) {
 		t.Fatalf("after Reset: %v, %v; want io.EOF", in, err)
 	}
 }
+
+// TestDecodeEmptyRecordsAfterAnArray: an empty Records array after a
+// CloudEvents batch is still an empty payload, not an event line.
+func TestDecodeEmptyRecordsAfterAnArray(t *testing.T) {
+	for _, first := range []string{`[]`, `[{"specversion":"1.0"}]`, `[1,[2]]`} {
+		got := decodeAll(t, first+"\n"+`{"Records":[]}`+"\n", batch.DecoderConfig{})
+		for _, r := range got {
+			var de *batch.DecodeError
+			if errors.As(r.err, &de) && de.Line == 2 {
+				t.Errorf("after %s: %v", first, r.err)
+			}
+		}
+	}
+}
