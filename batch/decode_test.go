@@ -2,6 +2,7 @@ package batch_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/notifymux/notifymux/batch"
+	"github.com/notifymux/notifymux/batch/schema"
 	"github.com/notifymux/notifymux/match"
 )
 
@@ -187,6 +189,14 @@ func TestDecodeMinIOWebhook(t *testing.T) {
 	got := decodeAll(t, body, batch.DecoderConfig{})
 	if len(got) != 1 || got[0].err != nil {
 		t.Fatalf("got %v, want one record", got)
+	}
+	var hook schema.MinIOWebhook
+	if err := json.Unmarshal([]byte(body), &hook); err != nil {
+		t.Fatal(err)
+	}
+	if r := got[0].in.Record; hook.Key != r.Bucket+"/"+r.Key || hook.EventName != got[0].in.EventName {
+		t.Errorf("body names %q %q; the record decodes to bucket %q key %q event %q",
+			hook.EventName, hook.Key, r.Bucket, r.Key, got[0].in.EventName)
 	}
 	want := batch.Inbound{
 		Line: 1, Source: batch.SourceMinIO, EventName: "s3:ObjectCreated:Put", NotificationID: "Config",
