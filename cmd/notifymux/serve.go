@@ -45,7 +45,8 @@ func init() {
                                    signed with AWS Signature V4)
   GET /{bucket}?location           the region (-region)
   POST /events                     events in (Authorization: Bearer <ingest token>):
-                                   event lines, COS/S3 Records payloads, MinIO webhook bodies
+                                   event lines, COS/S3 Records payloads, MinIO webhook
+                                   bodies, CloudEvents batches
   GET /healthz, GET /metrics       health, and Prometheus metrics
 
 Every flag may also be given as $NOTIFYMUX_<FLAG> (upper case, - as _); the
@@ -55,8 +56,8 @@ $NOTIFYMUX_INGEST_TOKEN, and $NOTIFYMUX_SECRET or -secret-file (the HMAC key of
 deliveries). Each one unset is generated on first start and kept in
 <data>/secrets/ (mode 0600); its path is logged, never the secret.
 
-Configurations are kept in <data>/buckets/, one file per bucket, and loaded at
-start. The first line on standard error is "notifymux serve: listening on
+Configurations are kept in <data>/buckets/ (shard files, each write atomic) and
+loaded at start. The first line on standard error is "notifymux serve: listening on
 URL"; logs follow as JSON lines. Standard output carries only the payloads of
 -to -. On SIGINT or SIGTERM serve stops accepting, delivers for up to -drain,
 and dead-letters the rest.
