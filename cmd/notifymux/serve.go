@@ -256,6 +256,18 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	metrics.Watch(g.Stats)
 	loaded := g.Loaded()
 	log.Info("configurations loaded", "dir", store.Dir(), "buckets", loaded.Buckets, "rules", loaded.Rules, "duration", loaded.Duration.String())
+	if o.targets != nil { // stored rules may name targets the table no longer has
+		warned := map[string]bool{}
+		for _, b := range g.Index().Buckets() {
+			for _, r := range g.Index().Rules(b) {
+				if _, ok := o.targets[r.Target]; !ok && !warned[r.Target] {
+					warned[r.Target] = true
+					log.Warn("a stored rule names a target the -to table lacks; its records will be dead-lettered",
+						"target", r.Target, "bucket", b, "rule", r.ID)
+				}
+			}
+		}
+	}
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {

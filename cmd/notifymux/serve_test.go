@@ -332,3 +332,34 @@ func TestServeDelivery(t *testing.T) {
 		t.Errorf("the last log line does not account for every record:\n%s", s.Stderr())
 	}
 }
+
+// TestServeTargetsTable: with -to TARGETS.json a rule naming another target
+// is refused, and at start a stored rule whose target left the table is
+// warned about.
+func TestServeTargetsTable(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "targets.json")
+	os.WriteFile(table, []byte(`{"arn:aws:lambda:us-east-1:1:thumbs":"http://127.0.0.1:1/"}`), 0o600)
+	env := map[string]string{"NOTIFYMUX_SECRET": "k"}
+	s := startServe(t, env, "-addr", "127.0.0.1:0", "-data", dir, "-to", table)
+	ak, sk := readSecretFile(t, dir, "access-key"), readSecretFile(t, dir, "secret-key")
+	setRules(t, s, ak, sk, "photos", "images/")
+	c, _ := minio.New(strings.TrimPrefix(s.url, "http://"), &minio.Options{Creds: credentials.NewStaticV4(ak, sk, "")})
+	arn, _ := notification.NewArnFromString("arn:aws:lambda:us-east-1:1:other")
+	cfg := notification.NewConfig(arn)
+	cfg.AddEvents(notification.ObjectCreatedAll)
+	var nc notification.Configuration
+	nc.AddLambda(cfg)
+	err := c.SetBucketNotification(context.Background(), "logs", nc)
+	if r := minio.ToErrorResponse(err); r.Code != "InvalidArgument" || !strings.Contains(r.Message, "Unable to validate the following destination configurations") ||
+		!strings.Contains(r.Message, "arn:aws:lambda:us-east-1:1:other") {
+		t.Fatalf("unknown target: got %v (%q %q)", err, r.Code, r.Message)
+	}
+	s.Stop(t)
+
+	os.WriteFile(table, []byte(`{"arn:aws:lambda:us-east-1:1:new":"http://127.0.0.1:1/"}`), 0o600)
+	s2 := startServe(t, env, "-addr", "127.0.0.1:0", "-data", dir, "-to", table)
+	if !strings.Contains(s2.Stderr(), `"target":"arn:aws:lambda:us-east-1:1:thumbs"`) {
+		t.Errorf("no warning about the stored rule whose target left the table:\n%s", s2.Stderr())
+	}
+}
