@@ -18,9 +18,9 @@
 //   - GET /healthz answers 200 once the configurations are loaded and until
 //     SetDraining; GET /metrics is served by Config.MetricsHandler.
 //
-// Configurations persist in a Store (one file per bucket, written with a
-// temporary file, fsync, rename and a directory fsync) and are loaded into
-// the match.Index at start in one AddAll call.
+// Configurations persist in a Store (shard files of many buckets, each
+// write a temporary file, fsync, rename and a directory fsync) and are loaded
+// into the match.Index at start in one AddAll call.
 //
 // Every answer carries x-amz-request-id; every request that changes
 // something or fails is logged as one structured line.
