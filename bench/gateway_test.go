@@ -6,9 +6,10 @@
 //
 //   - mode=closed: 4 clients post 250 requests (25,000 records) back to
 //     back: the most the gateway takes in, in records/s.
-//   - mode=offered-5k: an open loop sends one request every 20 ms (5,000
-//     records/s offered) for 1 s, whatever the answers; latency is counted
-//     from each request's scheduled time, so a stall is not hidden.
+//   - mode=offered-5k and mode=offered-20k: an open loop sends one request
+//     every 20 ms (5,000 records/s offered) or every 5 ms (20,000) for 1 s,
+//     whatever the answers; latency is counted from each request's
+//     scheduled time, so a stall is not hidden.
 //
 // Each reports records/s accepted and the p50 and p99 latency of a request.
 // Compare with BenchmarkRoute/input=cos100 (the routing step alone, as
@@ -111,7 +112,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 func BenchmarkGatewayIngest(b *testing.B) {
 	const perRequest = 100
 	body := routeInput(b, perRequest, perRequest) // one COS payload of 100 records
-	for _, mode := range []string{"closed", "offered-5k"} {
+	for _, mode := range []string{"closed", "offered-5k", "offered-20k"} {
 		b.Run("mode="+mode, func(b *testing.B) {
 			url, stop := ingestServer(b)
 			defer stop()
@@ -134,8 +135,11 @@ func BenchmarkGatewayIngest(b *testing.B) {
 							}
 						})
 					}
-				case "offered-5k":
-					const interval, requests = 20 * time.Millisecond, 50
+				case "offered-5k", "offered-20k":
+					interval, requests := 20*time.Millisecond, 50
+					if mode == "offered-20k" {
+						interval, requests = 5*time.Millisecond, 200
+					}
 					for i := range requests {
 						at := start.Add(time.Duration(i) * interval)
 						time.Sleep(time.Until(at))
