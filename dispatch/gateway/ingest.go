@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/notifymux/notifymux/batch"
 	"github.com/notifymux/notifymux/dispatch"
@@ -51,8 +52,12 @@ type IngestError struct {
 
 // ingester routes ingested records.
 type ingester struct {
-	router *dispatch.Router
+	router   *dispatch.Router
+	decoders sync.Pool // *batch.Decoder, reset for each request: its 64 KiB buffer is reused
 }
+
+// emptyReader is what a pooled Decoder reads, so that it keeps no request body.
+var emptyReader = strings.NewReader("")
 
 func newIngester(g *Gateway) (*ingester, error) {
 	r, err := dispatch.NewRouter(dispatch.RouterConfig{
@@ -124,7 +129,17 @@ func (g *Gateway) serveIngest(w http.ResponseWriter, r *http.Request, req *reque
 		return
 	}
 
-	dec := batch.NewDecoder(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody), batch.DecoderConfig{MaxValueBytes: g.cfg.MaxValueBytes})
+	body := http.MaxBytesReader(w, r.Body, g.cfg.MaxBody)
+	dec, ok := g.ingest.decoders.Get().(*batch.Decoder)
+	if ok {
+		dec.Reset(body)
+	} else {
+		dec = batch.NewDecoder(body, batch.DecoderConfig{MaxValueBytes: g.cfg.MaxValueBytes})
+	}
+	defer func() {
+		dec.Reset(emptyReader)
+		g.ingest.decoders.Put(dec)
+	}()
 	res := IngestResult{Errors: []IngestError{}}
 	queueFull := false
 	counts, err := g.ingest.router.RouteAll(r.Context(), dec, func(e *dispatch.RouteError) error {
