@@ -2,10 +2,12 @@ package gateway_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/notifymux/notifymux/dispatch"
 	"github.com/notifymux/notifymux/dispatch/gateway"
@@ -75,5 +77,57 @@ func TestDraining(t *testing.T) {
 	}
 	if code, _ := putRaw(t, tg, "GET", "/photos?notification", ""); code != 200 {
 		t.Errorf("GET while draining: %d", code)
+	}
+}
+
+// TestS3BodiesBounded: while MaxS3Bodies notification requests are still
+// sending their bodies, the next is refused with 503 SlowDown, so bodies in
+// memory stay bounded; once they finish, requests pass again.
+func TestS3BodiesBounded(t *testing.T) {
+	tg := startGateway(t, t.TempDir(), gateway.Config{})
+	body := []byte(photosRules)
+	var wg sync.WaitGroup
+	writers := make([]*io.PipeWriter, gateway.MaxS3Bodies)
+	codes := make(chan int, gateway.MaxS3Bodies)
+	for i := range writers {
+		pr, pw := io.Pipe()
+		writers[i] = pw
+		req, _ := http.NewRequest("PUT", tg.URL+"/photos?notification", pr)
+		req.ContentLength = int64(len(body))
+		signRequest(t, req, body, testSecretKey, "us-east-1")
+		wg.Go(func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				codes <- -1
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		})
+		pw.Write(body[:10]) // the rest comes later
+	}
+	var code int
+	var answer string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if code, answer = putRaw(t, tg, "PUT", "/photos?notification", photosRules); code == 503 {
+			break
+		}
+	}
+	if code != 503 || !strings.Contains(answer, "<Code>SlowDown</Code>") {
+		t.Fatalf("with %d bodies being read: got %d %s, want 503 SlowDown", gateway.MaxS3Bodies, code, answer)
+	}
+	for _, pw := range writers {
+		pw.Write(body[10:])
+		pw.Close()
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 200 {
+			t.Errorf("a slow PUT got %d, want 200", c)
+		}
+	}
+	if code, _ := putRaw(t, tg, "PUT", "/photos?notification", photosRules); code != 200 {
+		t.Errorf("after the slow PUTs: got %d, want 200", code)
 	}
 }

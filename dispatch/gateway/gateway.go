@@ -50,6 +50,7 @@ const (
 	DefaultRegion      = "us-east-1"
 	DefaultMaxBody     = 8 << 20 // bytes per request
 	DefaultMaxInflight = 256     // ingest requests at once
+	MaxS3Bodies        = 64      // notification API bodies read at once
 )
 
 // Config configures a Gateway. Zero fields take the defaults given.
@@ -84,15 +85,19 @@ type Config struct {
 	AppID           string
 	RecordRegion    string
 	OnMissingRegion func(bucket string)
-	// MaxValueBytes bounds one string value of an ingested record (a key, a
-	// bucket name); default the decoder's.
+	// MaxValueBytes bounds one JSON value of an ingest body (an event line,
+	// or one payload however many records it holds), which the decoder holds
+	// in memory while it reads it. Default MaxBody.
 	MaxValueBytes int
 
 	// MaxBody bounds a request body, in bytes: over it the answer is 413.
 	// Default DefaultMaxBody.
 	MaxBody int64
 	// MaxInflight bounds the ingest requests served at once: past it ingest
-	// answers 503 with Retry-After. Default DefaultMaxInflight.
+	// answers 503 with Retry-After. Default DefaultMaxInflight. (Bodies of
+	// the notification API are bounded apart: at most MaxS3Bodies are read
+	// at once, past which the answer is 503 SlowDown.) Memory for bodies is
+	// thus at most about (MaxInflight + MaxS3Bodies) × MaxBody.
 	MaxInflight int
 
 	// Logger receives one line per request that changes something or
@@ -115,6 +120,7 @@ type Gateway struct {
 	log      *slog.Logger
 	metrics  Metrics
 	inflight chan struct{}
+	s3Bodies chan struct{}
 	ingest   *ingester
 
 	locks   [64]sync.Mutex // serialise writes to one bucket: locks[hash(bucket)%64]
@@ -170,6 +176,9 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MaxValueBytes <= 0 {
+		cfg.MaxValueBytes = int(min(cfg.MaxBody, 1<<30))
+	}
 	g := &Gateway{
 		cfg:      cfg,
 		index:    cfg.Index,
@@ -177,6 +186,7 @@ func New(cfg Config) (*Gateway, error) {
 		log:      cfg.Logger,
 		metrics:  cfg.Metrics,
 		inflight: make(chan struct{}, cfg.MaxInflight),
+		s3Bodies: make(chan struct{}, MaxS3Bodies),
 		seed:     maphash.MakeSeed(),
 		idBase:   uint64(time.Now().UnixNano()),
 	}

@@ -87,6 +87,14 @@ func (g *Gateway) serveS3(w http.ResponseWriter, r *http.Request, req *request, 
 		fail(ErrEntityTooLarge, fmt.Sprintf("the body of %d bytes is over the limit of %d bytes", r.ContentLength, g.cfg.MaxBody))
 		return
 	}
+	select {
+	case g.s3Bodies <- struct{}{}:
+		defer func() { <-g.s3Bodies }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		fail(ErrSlowDown, fmt.Sprintf("%d requests are being read; try again", MaxS3Bodies))
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
