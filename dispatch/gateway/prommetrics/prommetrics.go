@@ -8,8 +8,8 @@
 //
 //	notifymux_http_requests_total{route,code}          requests answered
 //	notifymux_http_request_duration_seconds{route}     histogram
-//	notifymux_records_total{outcome}                   ingested records: matched, unmatched, refused;
-//	                                                   and the pipeline's: delivered, dead_lettered, dead_letter_failed, retried
+//	notifymux_records_total{outcome}                   ingested records: matched, unmatched, refused
+//	notifymux_pipeline_records_total{outcome}          delivered, dead_lettered, dead_letter_failed, retried
 //	notifymux_queue_records{target}                    records held per target, from publish to delivered or dead-lettered
 //	notifymux_delivery_duration_seconds                histogram of delivery attempts
 //	notifymux_delivery_attempts_total{result}          ok, error
