@@ -183,6 +183,11 @@ func TestIngestRefusals(t *testing.T) {
 			}
 		})
 	}
+	// 15 bad lines and a good one: all counted, the first 10 listed.
+	body := strings.Repeat("not json\n", 15) + line
+	if code, res, _ := post(t, tg.URL, testToken, body); code != 202 || res.Refused != 15 || len(res.Errors) != 10 || res.Errors[9].Line != 10 {
+		t.Errorf("15 bad lines: got %d %+v, want 202, 15 refused and 10 errors listed", code, res)
+	}
 	// Chunked (no Content-Length) over the limit: the records before the
 	// limit are counted, so the sender knows what to resend.
 	pr, pw := io.Pipe()
