@@ -1,6 +1,6 @@
 // Package batch turns matched object events into the {"Records":[…]} payloads
 // that functions receive (COS, S3 and CloudEvents formats) and groups them per
-// target function into batches.
+// target function into batches; its Decoder reads incoming events.
 //
 // # Payloads
 //
@@ -23,6 +23,14 @@
 // encoding/json escapes them (HTML-safe, invalid UTF-8 as U+FFFD), nothing is
 // allocated once the buffer has room, and they run several times faster
 // than encoding/json on the same payload.
+//
+// # Events in
+//
+// NewDecoder reads the inverse: a stream of event lines, COS, S3 and MinIO
+// payloads and CloudEvents batches, one Inbound record at a time, with every
+// field the input carries (decode.go). Bad input is a *DecodeError naming
+// its line and record, and decoding goes on. The wire structs of every
+// format are defined once, in package batch/schema.
 //
 // # Batches
 //

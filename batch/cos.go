@@ -37,6 +37,8 @@
 //     segment. The decoder strips exactly this prefix, built from cosBucket.
 //   - cosBucket.region and vid are copied from the Record unchanged (the
 //     sample's "cd" is the legacy short form of ap-chengdu).
+//   - eventTime is the Unix time in seconds, 0 when the Record has no time
+//     (the decoder reads 0 as no time).
 //   - reqid is an integer in the sample. It is the RequestID itself when that is
 //     a decimal number below 2^53, else the low 53 bits of the xxhash of the
 //     RequestID (so JavaScript numbers hold it exactly), and 0 without one.
@@ -114,7 +116,11 @@ func appendCOSRecord(dst []byte, r *Record) []byte {
 	dst = append(dst, `},"event":{"eventName":`...)
 	dst = appendString(dst, cosEventName(r.Event))
 	dst = append(dst, `,"eventVersion":"1.0","eventTime":`...)
-	dst = appendInt(dst, r.Time.Unix())
+	if r.Time.IsZero() {
+		dst = append(dst, '0')
+	} else {
+		dst = appendInt(dst, r.Time.Unix())
+	}
 	dst = append(dst, `,"eventSource":"qcs::cos","requestParameters":{"requestSourceIP":`...)
 	dst = appendString(dst, r.SourceIP)
 	dst = append(dst, `,"requestHeaders":{}},"eventQueue":`...)

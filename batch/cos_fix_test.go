@@ -126,3 +126,19 @@ func TestSplitCOSBucket(t *testing.T) {
 		}
 	}
 }
+
+// TestCOSEventTimeZeroWithoutTime: a record without a time is written with
+// eventTime 0, which the decoder reads as no time, so that an event at the
+// Unix epoch (the S3 guide's sample) and one without a time both encode the
+// same way after a round trip.
+func TestCOSEventTimeZeroWithoutTime(t *testing.T) {
+	r := batch.Record{Bucket: "b", Key: "k", Event: match.ObjectCreatedPut, Target: "f"}
+	if got := cosRecordOf(t, r).Event.Time; got != 0 {
+		t.Errorf("eventTime of a record without time = %d, want 0", got)
+	}
+	d := batch.NewDecoder(strings.NewReader(string(batch.AppendCOS(nil, []batch.Record{r}))), batch.DecoderConfig{})
+	in, err := d.Next()
+	if err != nil || !in.Record.Time.IsZero() {
+		t.Errorf("decoded eventTime 0: %v, %v; want no time", in, err)
+	}
+}

@@ -27,7 +27,8 @@
 // error too. Memory is the reader's buffer plus at most MaxValueBytes,
 // however long the input.
 //
-// A complete value is decoded with encoding/json into the schema types, and
+// A complete value is decoded into the schema types, by the fast path of
+// decode_fast.go or else encoding/json, and
 // each record of a payload is converted to an Inbound (decode_records.go)
 // when Next reaches it, so that one bad record is reported on its own and
 // the others still pass.
@@ -138,10 +139,14 @@ type Decoder struct {
 	raws   []json.RawMessage
 	next   int
 
-	in     Inbound
-	object objectJSON
-	rec    recordJSON
-	event  schema.CloudEvent
+	in        Inbound
+	object    objectJSON
+	rec       recordJSON
+	cosEntity schema.COSEntity // what rec.COS points to
+	cosEvent  schema.COSEvent  // what rec.Event points to
+	event     schema.CloudEvent
+	cur       cursor // of the fast path (decode_fast.go)
+	slow      bool   // only encoding/json: set by tests, to compare the paths
 }
 
 // NewDecoder returns a Decoder that reads from r.
@@ -149,7 +154,21 @@ func NewDecoder(r io.Reader, cfg DecoderConfig) *Decoder {
 	if cfg.MaxValueBytes <= 0 {
 		cfg.MaxValueBytes = DefaultMaxValueBytes
 	}
-	return &Decoder{br: bufio.NewReaderSize(r, 64<<10), maxValue: cfg.MaxValueBytes, line: 1}
+	return &Decoder{br: bufio.NewReaderSize(r, 64<<10), maxValue: cfg.MaxValueBytes, line: 1,
+		raws: make([]json.RawMessage, 0, 16)}
+}
+
+// Reset makes d read from r as a new Decoder would, keeping its buffers, so
+// that a server can reuse one Decoder for request after request.
+func (d *Decoder) Reset(r io.Reader) {
+	d.br.Reset(r)
+	buf, raws, stack := d.buf[:0], d.raws[:0], d.sc.stack[:0]
+	if cap(buf) > 1<<20 {
+		buf = nil // a large value's buffer is not kept for the next input
+	}
+	*d = Decoder{br: d.br, maxValue: d.maxValue, line: 1, buf: buf, raws: raws,
+		cosEntity: schema.COSEntity{Object: schema.COSObject{Meta: d.cosEntity.Object.Meta[:0]}}, slow: d.slow}
+	d.sc.stack = stack
 }
 
 // Next returns the next record, valid until the next call; (nil, io.EOF) at
@@ -219,6 +238,12 @@ func (d *Decoder) scan() (*Inbound, error) {
 						start = i + 1
 						d.line++
 						d.lineStart = len(d.buf)
+					}
+					if d.sc.state == stString {
+						// Plain string bytes leave the scanner as it is.
+						for i+1 < len(p) && p[i+1] >= 0x20 && p[i+1] != '"' && p[i+1] != '\\' {
+							i++
+						}
 					}
 					continue
 				case scanEnd:
@@ -397,6 +422,9 @@ func (d *Decoder) atEnd(err error) (*Inbound, error) {
 // the records of a payload for Next.
 func (d *Decoder) complete() (*Inbound, error) {
 	d.raws, d.next, d.kind, d.source = d.raws[:0], 0, 0, 0
+	if d.raws == nil {
+		d.raws = make([]json.RawMessage, 0, 16) // non-nil: an empty Records array is not an absent one
+	}
 	if d.tooBig {
 		d.tooBig = false
 		return nil, &DecodeError{Line: d.valueLine, Err: fmt.Errorf(
@@ -419,8 +447,17 @@ func (d *Decoder) complete() (*Inbound, error) {
 	case '{':
 		return d.decodeObject(v)
 	case '[':
-		if err := json.Unmarshal(v, &d.raws); err != nil {
-			return nil, &DecodeError{Line: d.valueLine, Source: SourceCloudEvents, Err: jsonError(err)}
+		var ok bool
+		if d.cur.reset(v); !d.slow {
+			d.raws, ok = d.cur.rawArray(d.raws)
+		}
+		if !ok {
+			// A new slice: json.RawMessage reuses an element's array, and the
+			// fast path's elements are sub-slices of buf, which holds v.
+			d.raws = nil
+			if err := json.Unmarshal(v, &d.raws); err != nil {
+				return nil, &DecodeError{Line: d.valueLine, Source: SourceCloudEvents, Err: jsonError(err)}
+			}
 		}
 		d.kind = valueCloudBatch
 		return nil, nil

@@ -8,7 +8,8 @@
 //     URL, Size and VersionID from cosObject; RequestID from the meta member
 //     x-cos-request-id, else the reqid when it is not 0; ContentType from
 //     meta Content-Type; Meta is the x-cos-meta-* and x-amz-meta-* members
-//     of meta, in order; Time from eventTime (Unix seconds; 0 is no time);
+//     of meta, in order; Time from eventTime (Unix seconds; 0 is no time,
+//     and a year outside 0000 to 9999 is refused);
 //     SourceIP from requestSourceIP. Request headers are never read.
 //   - S3 (and MinIO, and the data of a CloudEvent): Bucket from
 //     s3.bucket.name; Key is s3.object.key URL-decoded (space as '+');
@@ -45,8 +46,9 @@ type objectJSON struct {
 	MinIOEventName string            `json:"EventName"`
 	MinIOKey       string            `json:"Key"`
 	SpecVersion    string            `json:"specversion"`
-	COS            json.RawMessage   `json:"cos"` // a COS record given alone
-	S3             json.RawMessage   `json:"s3"`  // an S3 record given alone
+	S3TestEvent    string            `json:"Event"` // "s3:TestEvent" in the test message S3 sends
+	COS            json.RawMessage   `json:"cos"`   // a COS record given alone
+	S3             json.RawMessage   `json:"s3"`    // an S3 record given alone
 }
 
 // recordJSON is the union of a COS record and an S3 record.
@@ -60,7 +62,11 @@ type recordJSON struct {
 func (d *Decoder) decodeObject(v []byte) (*Inbound, error) {
 	o := &d.object
 	*o = objectJSON{}
-	err := json.Unmarshal(v, o)
+	var err error
+	if d.cur.reset(v); d.slow || !d.cur.fastObject(o, d.raws[:0]) {
+		*o = objectJSON{}
+		err = json.Unmarshal(v, o)
+	}
 	switch {
 	case o.SpecVersion != "":
 		d.event = schema.CloudEvent{}
@@ -83,6 +89,9 @@ func (d *Decoder) decodeObject(v []byte) (*Inbound, error) {
 	case o.COS != nil || o.S3 != nil:
 		return nil, &DecodeError{Line: d.valueLine, Err: notEvent(
 			`a single COS or S3 record: wrap it in a payload, {"Records":[…]}`)}
+	case o.S3TestEvent == "s3:TestEvent" && o.Event == "":
+		return nil, &DecodeError{Line: d.valueLine, Err: notEvent(
+			"an S3 test message (s3:TestEvent), which S3 sends when notifications are set up; it names no object")}
 	case err != nil:
 		return nil, &DecodeError{Line: d.valueLine, Source: SourceLine, Err: jsonError(err)}
 	case o.Event == "" && o.Key == "":
@@ -104,8 +113,11 @@ func (d *Decoder) decodeRecord(i int) error {
 	}
 	if d.kind == valueCloudBatch {
 		d.event = schema.CloudEvent{}
-		if err := json.Unmarshal(raw, &d.event); err != nil {
-			return fail(SourceCloudEvents, jsonError(err))
+		if d.cur.reset(raw); d.slow || !d.cur.fastCloudEvent(&d.event) {
+			d.event = schema.CloudEvent{}
+			if err := json.Unmarshal(raw, &d.event); err != nil {
+				return fail(SourceCloudEvents, jsonError(err))
+			}
 		}
 		if err := d.fromCloudEvent(&d.event, i); err != nil {
 			return fail(SourceCloudEvents, err)
@@ -114,7 +126,11 @@ func (d *Decoder) decodeRecord(i int) error {
 	}
 	r := &d.rec
 	*r = recordJSON{}
-	err := json.Unmarshal(raw, r)
+	var err error
+	if d.cur.reset(raw); d.slow || !d.cur.fastRecord(r, &d.cosEntity, &d.cosEvent) {
+		*r = recordJSON{}
+		err = json.Unmarshal(raw, r)
+	}
 	src := d.source
 	if src == 0 {
 		src = SourceS3
@@ -180,11 +196,10 @@ func (d *Decoder) fromCOS(c *schema.COSEntity, ev *schema.COSEvent) error {
 	d.in = Inbound{Line: d.valueLine, Source: SourceCOS, EventName: ev.Name, NotificationID: c.NotificationID}
 	r := &d.in.Record
 	b := &c.Bucket
-	prefix := cosKeyPrefix(b.Name, b.AppID)
-	key, ok := strings.CutPrefix(c.Object.Key, prefix)
+	key, ok := cutCOSKeyPrefix(c.Object.Key, b.Name, b.AppID)
 	if !ok {
 		return notEvent("cosObject.key %s does not start with %s (/<cosBucket.appid>/<cosBucket.name>/)",
-			quote(c.Object.Key), quote(prefix))
+			quote(c.Object.Key), quote(cosKeyPrefix(b.Name, b.AppID)))
 	}
 	if err := keyError("the object key in cosObject.key", key); err != nil {
 		return err
@@ -201,9 +216,21 @@ func (d *Decoder) fromCOS(c *schema.COSEntity, ev *schema.COSEvent) error {
 		Size: c.Object.Size, VersionID: c.Object.VersionID, Event: e, SourceIP: ev.RequestParameters.SourceIP,
 	}
 	if ev.Time != 0 {
+		if ev.Time < minUnixTime || ev.Time > maxUnixTime {
+			return notEvent("event.eventTime %d is outside the years 0000 to 9999 (Unix seconds)", ev.Time)
+		}
 		r.Time = time.Unix(ev.Time, 0).UTC()
 	}
 	var haveID, haveType bool
+	users := 0
+	for _, m := range c.Object.Meta {
+		if isUserMeta(m.Name) {
+			users++
+		}
+	}
+	if users > 0 {
+		r.Meta = make([]Meta, 0, users)
+	}
 	for _, m := range c.Object.Meta {
 		switch {
 		case !haveID && strings.EqualFold(m.Name, "x-cos-request-id"):
@@ -218,6 +245,21 @@ func (d *Decoder) fromCOS(c *schema.COSEntity, ev *schema.COSEvent) error {
 		r.RequestID = strconv.FormatInt(ev.ReqID, 10)
 	}
 	return nil
+}
+
+// cutCOSKeyPrefix returns k without cosKeyPrefix(name, appid), and whether
+// k starts with it.
+func cutCOSKeyPrefix(k, name, appid string) (string, bool) {
+	k, ok := strings.CutPrefix(k, "/")
+	for _, segment := range [2]string{appid, name} {
+		if ok && segment != "" {
+			k, ok = strings.CutPrefix(k, segment)
+			if ok {
+				k, ok = strings.CutPrefix(k, "/")
+			}
+		}
+	}
+	return k, ok
 }
 
 // cosKeyPrefix is what the COS encoder writes before the object key in
@@ -287,6 +329,9 @@ func parseS3EventName(name string) (match.Event, error) {
 		}
 		return e, nil
 	}
+	if e, ok := bareEventNames[name]; ok {
+		return e, nil
+	}
 	e, err := match.ParseEvent("s3:" + name)
 	if err == nil {
 		return e, nil
@@ -311,6 +356,13 @@ func (d *Decoder) fromCloudEvent(ev *schema.CloudEvent, i int) error {
 	d.in.Index = i
 	return nil
 }
+
+// The Unix seconds of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the
+// times every encoder can write (S3 and CloudEvents write four-digit years).
+const (
+	minUnixTime = -62167219200
+	maxUnixTime = 253402300799
+)
 
 // parseTime parses an RFC 3339 time whose year in UTC has four digits.
 func parseTime(field, s string) (time.Time, error) {

@@ -2,6 +2,7 @@ package batch_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/notifymux/notifymux/batch"
+	"github.com/notifymux/notifymux/batch/schema"
 	"github.com/notifymux/notifymux/match"
 )
 
@@ -188,6 +190,14 @@ func TestDecodeMinIOWebhook(t *testing.T) {
 	if len(got) != 1 || got[0].err != nil {
 		t.Fatalf("got %v, want one record", got)
 	}
+	var hook schema.MinIOWebhook
+	if err := json.Unmarshal([]byte(body), &hook); err != nil {
+		t.Fatal(err)
+	}
+	if r := got[0].in.Record; hook.Key != r.Bucket+"/"+r.Key || hook.EventName != got[0].in.EventName {
+		t.Errorf("body names %q %q; the record decodes to bucket %q key %q event %q",
+			hook.EventName, hook.Key, r.Bucket, r.Key, got[0].in.EventName)
+	}
 	want := batch.Inbound{
 		Line: 1, Source: batch.SourceMinIO, EventName: "s3:ObjectCreated:Put", NotificationID: "Config",
 		Record: batch.Record{
@@ -304,7 +314,7 @@ func TestDecodeKeyTooLong(t *testing.T) {
 		return string(batch.AppendS3(nil, []batch.Record{r})) + "\n"
 	}
 	for name, input := range map[string]func(string) string{"line": line, "cos": cos, "s3": s3} {
-		got := decodeAll(t, input(long)+input(limit)+input(strings.Repeat("k", 2<<20)), batch.DecoderConfig{})
+		got := decodeAll(t, input(long)+input(limit)+input(strings.Repeat("k", 1<<20)), batch.DecoderConfig{})
 		if len(got) != 3 || got[1].err != nil || got[1].in.Record.Key != limit {
 			t.Fatalf("%s: got %d results, want an error, a record with a key of MaxKeyLen bytes, an error", name, len(got))
 		}
@@ -435,7 +445,7 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 }
 
 func TestDecodeValueTooLargeIsSkippedInBoundedMemory(t *testing.T) {
-	const size = 24 << 20
+	const size = 16 << 20
 	input := io.MultiReader(
 		strings.NewReader(`{"event":"cos:ObjectCreated:Put","key":"`),
 		&repeatReader{b: 'k', n: size},
@@ -526,5 +536,87 @@ func TestDecodeDoesNotWaitForMoreInput(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Next waited for input after a complete line")
+	}
+}
+
+// cycleReader yields data over and over.
+type cycleReader struct {
+	data []byte
+	off  int
+}
+
+func (c *cycleReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k := copy(p[n:], c.data[c.off:])
+		n += k
+		c.off = (c.off + k) % len(c.data)
+	}
+	return n, nil
+}
+
+// TestDecodeAllocations guards the fast path: a record's strings share one
+// allocation (an escaped string and the Meta slice take one more each).
+func TestDecodeAllocations(t *testing.T) {
+	r := records()[0]
+	r.Meta = []batch.Meta{{Name: "x-cos-meta-camera", Value: "X100V"}, {Name: "x-cos-meta-album", Value: "trip 2024"}}
+	line := `{"bucket":"testpic-1253970026","event":"cos:ObjectCreated:Put","key":"images/a.jpg","size":7,"etag":"e","requestId":"r"}` + "\n"
+	for _, tc := range []struct {
+		name  string
+		input []byte
+		max   float64
+	}{
+		{"event line", []byte(line), 1},
+		{"S3 record", append(batch.AppendS3(nil, []batch.Record{r}), '\n'), 1},
+		{"COS record with user metadata", append(batch.AppendCOS(nil, []batch.Record{r}), '\n'), 2},
+		{"CloudEvent", append(batch.AppendCloudEvents(nil, []batch.Record{r}), '\n'), 1},
+	} {
+		d := batch.NewDecoder(&cycleReader{data: tc.input}, batch.DecoderConfig{})
+		next := func() {
+			if _, err := d.Next(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		next()
+		if got := testing.AllocsPerRun(200, next); got > tc.max {
+			t.Errorf("%s: %v allocations per record, want at most %v", tc.name, got, tc.max)
+		}
+	}
+}
+
+func TestDecodeS3TestMessage(t *testing.T) {
+	msg := `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2024-05-01T10:00:00.000Z","Bucket":"photos","RequestId":"5582815E1AEA5ADF","HostId":"8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"}`
+	got := decodeAll(t, msg, batch.DecoderConfig{})
+	if len(got) != 1 || !errors.Is(got[0].err, batch.ErrNotEvent) || !strings.Contains(got[0].err.Error(), "s3:TestEvent") {
+		t.Errorf("got %v, want one ErrNotEvent naming the S3 test message", got)
+	}
+}
+
+func TestDecoderReset(t *testing.T) {
+	d := batch.NewDecoder(strings.NewReader(`{"event":"cos:ObjectCreated:Put","key":"a"}`+"\n"+`{"Records":[`), batch.DecoderConfig{})
+	if in, err := d.Next(); err != nil || in.Record.Key != "a" {
+		t.Fatalf("Next = %v, %v", in, err)
+	}
+	// Reset in the middle of an unclosed value: nothing of it is left.
+	d.Reset(strings.NewReader("\n\n" + `{"event":"cos:ObjectCreated:Put","key":"b"}`))
+	if in, err := d.Next(); err != nil || in.Record.Key != "b" || in.Line != 3 {
+		t.Fatalf("after Reset: %v, %v; want key b on line 3", in, err)
+	}
+	if in, err := d.Next(); err != io.EOF {
+		t.Fatalf("after Reset: %v, %v; want io.EOF", in, err)
+	}
+}
+
+// TestDecodeEmptyRecordsAfterAnArray: an empty Records array after a
+// CloudEvents batch is still an empty payload, not an event line.
+func TestDecodeEmptyRecordsAfterAnArray(t *testing.T) {
+	for _, first := range []string{`[]`, `[{"specversion":"1.0"}]`, `[1,[2]]`} {
+		got := decodeAll(t, first+"\n"+`{"Records":[]}`+"\n", batch.DecoderConfig{})
+		for _, r := range got {
+			var de *batch.DecodeError
+			if errors.As(r.err, &de) && de.Line == 2 {
+				t.Errorf("after %s: %v", first, r.err)
+			}
+		}
 	}
 }

@@ -22,6 +22,11 @@ var (
 	s3Names  [match.MaxEvent + 1]string // ObjectCreated:Put
 	ceTypes  [match.MaxEvent + 1]string // com.amazonaws.s3.ObjectCreated:Put
 	removals [match.MaxEvent + 1]bool   // events after which the object is gone (no size, no eTag)
+
+	// bareEventNames maps the names S3 records carry without a vocabulary
+	// prefix (s3Names, and the COS names of the types S3 lacks) to their
+	// Event, for the decoder.
+	bareEventNames = map[string]match.Event{}
 )
 
 func init() {
@@ -33,6 +38,12 @@ func init() {
 		} else {
 			s3Names[e] = strings.TrimPrefix(e.String(), "cos:")
 			ceTypes[e] = "com.tencent.cos." + s3Names[e]
+		}
+	}
+	for e := match.Event(1); e <= match.MaxEvent; e++ {
+		bareEventNames[s3Names[e]] = e
+		if n := e.S3Name(); n != "" {
+			bareEventNames[strings.TrimPrefix(n, "s3:")] = e
 		}
 	}
 	for _, s := range []match.EventSet{match.ObjectRemove, match.LifecycleExpiration} {

@@ -202,7 +202,7 @@ func runEvent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		ContentType: *contentType, Meta: meta, Sequencer: *sequencer, RuleID: *ruleID, Target: *target,
 	}
 	if *rulesPath != "" {
-		x, doc, err := loadIndex(*rulesPath, *bucket)
+		x, doc, err := loadIndex(*rulesPath, *bucket, defaultMaxFileSize)
 		if err != nil {
 			fmt.Fprintf(stderr, "notifymux event: %v\n", err)
 			return exitUsage

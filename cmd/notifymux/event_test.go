@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/notifymux/notifymux/batch"
+	"github.com/notifymux/notifymux/batch/schema"
 	"github.com/notifymux/notifymux/match"
 )
 
@@ -19,51 +20,6 @@ func eventCommand(args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), append([]string{"event"}, args...), nil, &out, &errOut)
 	return code, out.String(), errOut.String()
-}
-
-// s3EventRecord is an S3 event record with the field names of the S3 user guide
-// ("event message structure").
-type s3EventRecord struct {
-	EventVersion string `json:"eventVersion"`
-	EventSource  string `json:"eventSource"`
-	AwsRegion    string `json:"awsRegion"`
-	EventTime    string `json:"eventTime"`
-	EventName    string `json:"eventName"`
-	UserIdentity struct {
-		PrincipalID string `json:"principalId"`
-	} `json:"userIdentity"`
-	RequestParameters struct {
-		SourceIPAddress string `json:"sourceIPAddress"`
-	} `json:"requestParameters"`
-	ResponseElements map[string]string `json:"responseElements"`
-	S3               struct {
-		S3SchemaVersion string `json:"s3SchemaVersion"`
-		ConfigurationID string `json:"configurationId"`
-		Bucket          struct {
-			Name string `json:"name"`
-			Arn  string `json:"arn"`
-		} `json:"bucket"`
-		Object struct {
-			Key       string `json:"key"`
-			Size      int64  `json:"size"`
-			ETag      string `json:"eTag"`
-			VersionID string `json:"versionId"`
-			Sequencer string `json:"sequencer"`
-		} `json:"object"`
-	} `json:"s3"`
-}
-
-// cloudEvent is a CloudEvents 1.0 event in JSON format, with the attribute
-// names of the CloudEvents specification.
-type cloudEvent struct {
-	SpecVersion     string        `json:"specversion"`
-	ID              string        `json:"id"`
-	Source          string        `json:"source"`
-	Type            string        `json:"type"`
-	Subject         string        `json:"subject"`
-	Time            string        `json:"time"`
-	DataContentType string        `json:"datacontenttype"`
-	Data            s3EventRecord `json:"data"`
 }
 
 const eventKey = "photos/2024/red flower+ü.jpg"
@@ -75,40 +31,40 @@ func TestEventCOS(t *testing.T) {
 	if code != exitOK || errOut != "" {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var p cosPayload
+	var p schema.COSPayload
 	if err := json.Unmarshal([]byte(out), &p); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
 	if len(p.Records) != 1 {
 		t.Fatalf("%d records", len(p.Records))
 	}
-	c, e := p.Records[0].Cos, p.Records[0].Event
+	c, e := p.Records[0].COS, p.Records[0].Event
 	for _, f := range []struct{ name, got, want string }{
-		{"cosSchemaVersion", c.CosSchemaVersion, "1.0"},
-		{"cosObject.url", c.CosObject.URL, "https://testpic-1253970026.cos.ap-chengdu.myqcloud.com/photos/2024/red%20flower%2B%C3%BC.jpg"},
-		{"cosObject.key", c.CosObject.Key, "/1253970026/testpic/" + eventKey},
-		{"cosObject.vid", c.CosObject.Vid, "v2"},
-		{"cosObject.meta.Content-Type", c.CosObject.Meta["Content-Type"], "image/jpeg"},
-		{"cosObject.meta.x-cos-meta-origin", c.CosObject.Meta["x-cos-meta-origin"], "camera"},
-		{"cosBucket.name", c.CosBucket.Name, "testpic"},
-		{"cosBucket.appid", c.CosBucket.AppID, "1253970026"},
-		{"cosBucket.region", c.CosBucket.Region, "ap-chengdu"},
-		{"cosNotificationId", c.CosNotificationID, "r1"},
-		{"event.eventName", e.EventName, "cos:ObjectRemove:DeleteMarkerCreated"},
-		{"event.eventVersion", e.EventVersion, "1.0"},
-		{"event.eventSource", e.EventSource, "qcs::cos"},
-		{"event.eventQueue", e.EventQueue, "fn"},
-		{"event.requestParameters.requestSourceIP", e.RequestParameters.RequestSourceIP, "10.1.2.3"},
+		{"cosSchemaVersion", c.SchemaVersion, "1.0"},
+		{"cosObject.url", c.Object.URL, "https://testpic-1253970026.cos.ap-chengdu.myqcloud.com/photos/2024/red%20flower%2B%C3%BC.jpg"},
+		{"cosObject.key", c.Object.Key, "/1253970026/testpic/" + eventKey},
+		{"cosObject.vid", c.Object.VersionID, "v2"},
+		{"cosObject.meta.Content-Type", meta(c.Object.Meta, "Content-Type"), "image/jpeg"},
+		{"cosObject.meta.x-cos-meta-origin", meta(c.Object.Meta, "x-cos-meta-origin"), "camera"},
+		{"cosBucket.name", c.Bucket.Name, "testpic"},
+		{"cosBucket.appid", c.Bucket.AppID, "1253970026"},
+		{"cosBucket.region", c.Bucket.Region, "ap-chengdu"},
+		{"cosNotificationId", c.NotificationID, "r1"},
+		{"event.eventName", e.Name, "cos:ObjectRemove:DeleteMarkerCreated"},
+		{"event.eventVersion", e.Version, "1.0"},
+		{"event.eventSource", e.Source, "qcs::cos"},
+		{"event.eventQueue", e.Queue, "fn"},
+		{"event.requestParameters.requestSourceIP", e.RequestParameters.SourceIP, "10.1.2.3"},
 	} {
 		if f.got != f.want {
 			t.Errorf("%s = %q, want %q", f.name, f.got, f.want)
 		}
 	}
-	if c.CosObject.Size != 99 || e.EventTime != 1714557600 || len(e.RequestParameters.RequestHeaders) != 0 {
-		t.Errorf("size %d, eventTime %d, requestHeaders %v", c.CosObject.Size, e.EventTime, e.RequestParameters.RequestHeaders)
+	if c.Object.Size != 99 || e.Time != 1714557600 || len(e.RequestParameters.Headers) != 0 {
+		t.Errorf("size %d, eventTime %d, requestHeaders %v", c.Object.Size, e.Time, e.RequestParameters.Headers)
 	}
-	if c.CosObject.Meta["x-cos-request-id"] == "" || e.Reqid == 0 {
-		t.Errorf("no request id: meta %v, reqid %d", c.CosObject.Meta, e.Reqid)
+	if meta(c.Object.Meta, "x-cos-request-id") == "" || e.ReqID == 0 {
+		t.Errorf("no request id: meta %v, reqid %d", c.Object.Meta, e.ReqID)
 	}
 }
 
@@ -119,7 +75,7 @@ func TestEventS3(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	var p struct {
-		Records []s3EventRecord `json:"Records"`
+		Records []schema.S3Record `json:"Records"`
 	}
 	if err := json.Unmarshal([]byte(out), &p); err != nil || len(p.Records) != 1 {
 		t.Fatalf("%v, %d records: %s", err, len(p.Records), out)
@@ -132,15 +88,15 @@ func TestEventS3(t *testing.T) {
 	for _, f := range []struct{ name, got, want string }{
 		{"eventVersion", r.EventVersion, "2.1"},
 		{"eventSource", r.EventSource, "aws:s3"},
-		{"awsRegion", r.AwsRegion, sampleS3Region},
+		{"awsRegion", r.AWSRegion, sampleS3Region},
 		{"eventTime", r.EventTime, "2024-05-01T10:00:00.500Z"},
 		{"eventName", r.EventName, "ObjectCreated:CompleteMultipartUpload"},
 		{"requestParameters.sourceIPAddress", r.RequestParameters.SourceIPAddress, sampleSourceIP},
-		{"responseElements.x-amz-request-id", r.ResponseElements["x-amz-request-id"], "REQ"},
-		{"s3.s3SchemaVersion", r.S3.S3SchemaVersion, "1.0"},
+		{"responseElements.x-amz-request-id", r.ResponseElements.RequestID, "REQ"},
+		{"s3.s3SchemaVersion", r.S3.SchemaVersion, "1.0"},
 		{"s3.configurationId", r.S3.ConfigurationID, "r1"},
 		{"s3.bucket.name", r.S3.Bucket.Name, "logs"},
-		{"s3.bucket.arn", r.S3.Bucket.Arn, "arn:aws:s3:::logs"},
+		{"s3.bucket.arn", r.S3.Bucket.ARN, "arn:aws:s3:::logs"},
 		{"s3.object.eTag", r.S3.Object.ETag, "abc"},
 		{"s3.object.sequencer", r.S3.Object.Sequencer, "00AB"},
 		{"userIdentity.principalId", r.UserIdentity.PrincipalID, ""},
@@ -160,7 +116,7 @@ func TestEventCloudEvents(t *testing.T) {
 	if code != exitOK || errOut != "" {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var batch []cloudEvent
+	var batch []schema.CloudEvent
 	if err := json.Unmarshal([]byte(out), &batch); err != nil || len(batch) != 1 {
 		t.Fatalf("%v, %d events: %s", err, len(batch), out)
 	}
@@ -242,4 +198,10 @@ func TestEventBadKey(t *testing.T) {
 	if code, _, errOut := eventCommand("-bucket", "b", "-key", strings.Repeat("k", maxObjectKeySize), "-event", "cos:ObjectCreated:Put"); code != exitOK {
 		t.Errorf("a key of %d bytes: exit %d: %s", maxObjectKeySize, code, errOut)
 	}
+}
+
+// meta returns the value of the metadata entry name, "" when there is none.
+func meta(m schema.Metadata, name string) string {
+	v, _ := m.Get(name)
+	return v
 }

@@ -52,13 +52,14 @@ func runMatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	rulesPath := fs.String("rules", "", "the configuration file (XML or JSON) holding the rules (required)")
 	bucket := fs.String("bucket", "", "the bucket of events that name none, and of the rules of an XML file (default: the XML file's base name)")
 	explain := fs.Bool("explain", false, "on a miss, list the bucket's nearest rules and the tests each failed")
+	maxSize := maxFileSizeFlag(fs)
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
 	}
 	if *rulesPath == "" {
 		return usageError(stderr, "match", "-rules FILE is required")
 	}
-	x, doc, err := loadIndex(*rulesPath, *bucket)
+	x, doc, err := loadIndex(*rulesPath, *bucket, *maxSize)
 	if err != nil {
 		fmt.Fprintf(stderr, "notifymux match: %v\n", err)
 		return exitUsage

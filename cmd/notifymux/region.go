@@ -32,16 +32,7 @@ func checkRegion(f batch.Format, name string) (string, error) {
 		return full, nil
 	}
 	if _, err := config.ParseCOSRegion(name); err != nil && !awsRegion.MatchString(name) {
-		return "", fmt.Errorf("-region %q is neither an AWS region name like us-west-2 nor a COS region", clip(name))
+		return "", fmt.Errorf("-region %s is neither an AWS region name like us-west-2 nor a COS region", quote(name))
 	}
 	return name, nil
-}
-
-// clip cuts s to at most 200 bytes for an error message.
-func clip(s string) string {
-	const n = 200
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -154,6 +154,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.IntVar(&o.retries, "retries", 2, "delivery attempts after the first")
 	fs.DurationVar(&o.backoff, "backoff", time.Second, "the backoff before the first retry (random up to this, doubling for each next retry)")
 	fs.DurationVar(&o.drain, "drain", 5*time.Second, "after an interrupt, how long to go on delivering before dead-lettering the rest")
+	maxSize := maxFileSizeFlag(fs)
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
 	}
@@ -214,7 +215,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			o.appID = embeddedAppID
 		}
 	} else {
-		x, doc, err = loadIndex(o.rulesPath, o.bucket)
+		x, doc, err = loadIndex(o.rulesPath, o.bucket, *maxSize)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "notifymux run: %v\n", err)
@@ -289,11 +290,9 @@ func embeddedIndex(bucket string) (*match.Index, *config.Document, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("embedded %s: %v", embeddedRulesName, err)
 	}
-	x := match.New()
-	for _, rule := range doc.Rules {
-		if err := x.Add(rule); err != nil {
-			return nil, nil, fmt.Errorf("embedded %s: %v", embeddedRulesName, err)
-		}
+	x, err := indexOf(doc.Rules)
+	if err != nil {
+		return nil, nil, fmt.Errorf("embedded %s: %v", embeddedRulesName, err)
 	}
 	if doc.Regions == nil {
 		doc.Regions = map[string]string{}

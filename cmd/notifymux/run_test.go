@@ -30,42 +30,6 @@ const (
 	printTarget   = "qcs:0:lambda:cd:appid/1253970026:default.printevent.$LATEST"
 )
 
-// cosPayload is what a function reads from a COS payload; the field names
-// are those of the SCF COS trigger page (seed 004).
-type cosPayload struct {
-	Records []struct {
-		Cos struct {
-			CosSchemaVersion string `json:"cosSchemaVersion"`
-			CosObject        struct {
-				URL  string            `json:"url"`
-				Meta map[string]string `json:"meta"`
-				Vid  string            `json:"vid"`
-				Key  string            `json:"key"`
-				Size int64             `json:"size"`
-			} `json:"cosObject"`
-			CosBucket struct {
-				Region string `json:"region"`
-				Name   string `json:"name"`
-				AppID  string `json:"appid"`
-			} `json:"cosBucket"`
-			CosNotificationID string `json:"cosNotificationId"`
-		} `json:"cos"`
-		Event struct {
-			EventName         string `json:"eventName"`
-			EventVersion      string `json:"eventVersion"`
-			EventTime         int64  `json:"eventTime"`
-			EventSource       string `json:"eventSource"`
-			RequestParameters struct {
-				RequestSourceIP string            `json:"requestSourceIP"`
-				RequestHeaders  map[string]string `json:"requestHeaders"`
-			} `json:"requestParameters"`
-			EventQueue   string `json:"eventQueue"`
-			ReservedInfo string `json:"reservedInfo"`
-			Reqid        uint64 `json:"reqid"`
-		} `json:"event"`
-	} `json:"Records"`
-}
-
 // writeEvents writes n event lines for examples/testpic.xml to a file and
 // returns its path and, per target, the keys that must reach it. Every
 // fourth event matches no rule.
@@ -135,7 +99,7 @@ func (f *function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
-	var p cosPayload
+	var p schema.COSPayload
 	if err := json.Unmarshal(body, &p); err != nil {
 		f.t.Errorf("delivery to %s: payload is not JSON: %v", r.URL.Path, err)
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -148,13 +112,13 @@ func (f *function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, rec := range p.Records {
-		if rec.Event.EventQueue != target {
-			f.t.Errorf("record for %s delivered to target %s", rec.Event.EventQueue, target)
+		if rec.Event.Queue != target {
+			f.t.Errorf("record for %s delivered to target %s", rec.Event.Queue, target)
 		}
-		if rec.Cos.CosBucket.Name != "testpic" || rec.Cos.CosBucket.AppID != "1253970026" {
-			f.t.Errorf("bucket %+v, want testpic of 1253970026", rec.Cos.CosBucket)
+		if rec.COS.Bucket.Name != "testpic" || rec.COS.Bucket.AppID != "1253970026" {
+			f.t.Errorf("bucket %+v, want testpic of 1253970026", rec.COS.Bucket)
 		}
-		f.keys[target] = append(f.keys[target], strings.TrimPrefix(rec.Cos.CosObject.Key, "/1253970026/testpic/"))
+		f.keys[target] = append(f.keys[target], strings.TrimPrefix(rec.COS.Object.Key, "/1253970026/testpic/"))
 	}
 	f.paths[target] = r.URL.Path
 }

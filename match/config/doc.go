@@ -18,17 +18,22 @@
 //     "rules":[{"id":"thumbs","bucket":"photos","events":["cos:ObjectCreated:*"],
 //     "prefix":"images/","suffix":".jpg","target":"qcs:0:lambda:gz:appid/1250000000:default.thumbs.$LATEST"}]}
 //
-// Read detects the format from the content, not the file name. WriteXML and
-// WriteJSON are the inverse of the readers: reading what they wrote gives the
-// same rules, field for field.
+// Read detects the format from the first bytes of the content, not the file
+// name, and refuses anything else before reading further. Every reader takes
+// at most DefaultMaxSize (64 MiB) bytes; ReadLimit sets another limit.
+// WriteXML and WriteJSON are the inverse of the readers: reading what they
+// wrote gives the same rules, field for field, and a rule written with S3
+// event names (Document.S3Spelling) keeps them in a JSON file.
 //
 // Every reading error is a *Error that gives the line, the configuration's Id
 // (when it has one), the element or field and a sentinel cause (ErrSyntax,
-// ErrEmptyValue, ErrValueTooLong, ErrFilterRule, ErrMissing, ErrUnexpected,
-// or match.ErrUnknownEvent through a *match.EventNameError). Readers report
-// every error of a well-formed document, joined with errors.Join, and keep the
-// rules that were valid.
+// ErrTooLarge, ErrEmptyValue, ErrValueTooLong, ErrFilterRule, ErrMissing,
+// ErrUnexpected, ErrDuplicateID, ErrInvalidUTF8, or match.ErrUnknownEvent
+// through a *match.EventNameError). Readers report every error of a
+// well-formed document, joined with errors.Join, and keep the rules that were
+// valid. Text is never silently replaced: invalid UTF-8 is refused in both
+// formats. An error quotes at most 200 bytes of any input value.
 //
-// Limits (the COS quotas, or none) are checked by Limits.Check; overlapping
-// pairs, all of them, are found by Overlaps.
+// Limits (the COS quotas, targets and event types, or none) are checked by
+// Limits.Check; overlapping pairs, all of them, are found by Overlaps.
 package config

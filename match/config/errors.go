@@ -31,6 +31,11 @@ var (
 	// ErrUnencodable is a rule that a writer cannot represent so that it
 	// reads back unchanged.
 	ErrUnencodable = errors.New("rule cannot be written")
+	// ErrInvalidUTF8 is a string of a JSON rules file that is not valid
+	// UTF-8. (An XML document with such bytes is not well-formed: ErrSyntax.)
+	ErrInvalidUTF8 = errors.New("invalid UTF-8")
+	// ErrTooLarge is a document longer than the reader's size limit.
+	ErrTooLarge = errors.New("document too large")
 )
 
 // Error is one problem found while reading a configuration.
@@ -41,17 +46,18 @@ type Error struct {
 	Err     error  // the cause: one of the sentinels above, or a *match.EventNameError
 }
 
-// Error formats the problem as "line N: configuration "ID": Element: cause".
+// Error formats the problem as "line N: configuration "ID": Element: cause",
+// quoting at most 200 bytes of the Id and of the element.
 func (e *Error) Error() string {
 	s := "config: "
 	if e.Line > 0 {
 		s += fmt.Sprintf("line %d: ", e.Line)
 	}
 	if e.ID != "" {
-		s += fmt.Sprintf("configuration %q: ", e.ID)
+		s += "configuration " + quote(e.ID) + ": "
 	}
 	if e.Element != "" {
-		s += e.Element + ": "
+		s += clip(e.Element) + ": "
 	}
 	return s + e.Err.Error()
 }

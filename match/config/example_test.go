@@ -79,3 +79,22 @@ func ExampleLimits_Check() {
 	// Output:
 	// config: rule "thumbs" in bucket "photos": target region "gz" (ap-guangzhou) differs from the bucket's region "ap-chengdu" (ap-chengdu), which the cos profile forbids
 }
+
+func ExampleReadLimit() {
+	rules := "{\"rules\":[\n" +
+		`{"id":"ok","bucket":"logs","events":["s3:ObjectRemoved:*"],"target":"qcs::scf:ap-guangzhou:uin/1:namespace/default/function/f"},` + "\n" +
+		"{\"id\":\"bad\",\"bucket\":\"logs\",\"events\":[\"s3:ObjectCreated:*\"],\"prefix\":\"ab\xff/\",\"target\":\"f\"}]}"
+	doc, format, err := config.ReadLimit(strings.NewReader(rules), "", 1<<20)
+	fmt.Println(format, len(doc.Rules), config.EventNames(doc.Rules[0].Events, doc.S3Spelling[0]))
+	fmt.Println(err)
+
+	_, _, err = config.ReadLimit(strings.NewReader(rules), "", 100)
+	fmt.Println(err)
+	_, _, err = config.ReadLimit(strings.NewReader("\x00\x00\x00"), "", 100)
+	fmt.Println(err)
+	// Output:
+	// json 1 [s3:ObjectRemoved:*]
+	// config: line 3: configuration "bad": rules[1].prefix: invalid UTF-8 (byte 0xff)
+	// config: document over the size limit of 100 bytes
+	// config: line 1: neither XML (starting with '<') nor a JSON rules file (starting with '{')
+}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzParseXML checks that ReadXML never panics and that whatever it reads
@@ -32,8 +34,10 @@ func FuzzParseXML(f *testing.F) {
 	})
 }
 
-// FuzzParseJSON checks that ReadJSON never panics and that whatever it reads
-// survives WriteJSON followed by ReadJSON unchanged.
+// FuzzParseJSON checks that ReadJSON never panics, that whatever it reads
+// survives WriteJSON followed by ReadJSON unchanged, and that it never
+// replaces invalid text with U+FFFD: a rule holds U+FFFD only when the input
+// spells it.
 func FuzzParseJSON(f *testing.F) {
 	for _, s := range []string{rulesJSON, `{"rules":[]}`, `{"regions":{"a":"gz"}}`, `[`} {
 		f.Add([]byte(s))
@@ -42,6 +46,18 @@ func FuzzParseJSON(f *testing.F) {
 		doc, _ := ReadJSON(bytes.NewReader(data))
 		if doc == nil {
 			return
+		}
+		if !bytes.Contains(data, []byte("\ufffd")) && !bytes.Contains(bytes.ToLower(data), []byte(`\ufffd`)) {
+			for _, r := range doc.Rules {
+				if strings.ContainsRune(r.ID+r.Bucket+r.Prefix+r.Suffix+r.Target, utf8.RuneError) {
+					t.Fatalf("rule %+v holds U+FFFD that the input does not spell", r)
+				}
+			}
+			for b, reg := range doc.Regions {
+				if strings.ContainsRune(b+reg, utf8.RuneError) {
+					t.Fatalf("region %q: %q holds U+FFFD that the input does not spell", b, reg)
+				}
+			}
 		}
 		var buf bytes.Buffer
 		if err := WriteJSON(&buf, doc); err != nil {

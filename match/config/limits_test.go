@@ -30,6 +30,8 @@ func TestLimitsCheck(t *testing.T) {
 	rules = append(rules,
 		match.Rule{ID: "x", Bucket: "b", Events: match.ObjectCreated, Target: "qcs:0:lambda:sh:appid/1250000000:default.other.$LATEST"},
 		match.Rule{ID: "y", Bucket: "c", Events: match.ObjectCreated, Target: "arn:aws:lambda:us-east-1:1:function:f"},
+		match.Rule{ID: "z", Bucket: "c", Events: match.ObjectCreatedPut.Set() | match.ObjectTagging | match.ObjectAclPut.Set(), Prefix: "z",
+			Target: "qcs::scf:ap-guangzhou:uin/1:namespace/default/function/z"},
 	)
 	regions := map[string]string{"a": "ap-guangzhou", "b": "GZ", "c": "ap-guangzhou"}
 	got := COS.Check(rules, func(b string) string { return regions[b] })
@@ -44,6 +46,8 @@ func TestLimitsCheck(t *testing.T) {
 		`config: bucket "a" has 11 rules, over the cos limit of 10 per bucket`,
 		`config: target "qcs:0:lambda:gz:appid/1250000000:default.fn.$LATEST" is named by 11 rules, over the cos limit of 10 per target`,
 		`config: rule "x" in bucket "b": target region "sh" (ap-shanghai) differs from the bucket's region "GZ" (ap-guangzhou), which the cos profile forbids`,
+		`config: rule "y" in bucket "c": target "arn:aws:lambda:us-east-1:1:function:f" is not an SCF function (qcs::scf:REGION:… or qcs:0:lambda:REGION:…), which the cos profile requires`,
+		`config: rule "z" in bucket "c": events s3:ObjectTagging:*, s3:ObjectAcl:Put, which the cos profile lacks`,
 	}
 	if strings.Join(msgs, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(msgs, "\n"), strings.Join(want, "\n"))
@@ -83,6 +87,23 @@ func TestRegions(t *testing.T) {
 		got, ok := TargetRegion(target)
 		if got != want || ok != (want != "") {
 			t.Errorf("TargetRegion(%q) = %q, %v; want %q", target, got, ok, want)
+		}
+	}
+}
+
+// A limit error quotes at most about 200 bytes of each name.
+func TestLimitErrorsQuoteAtMost200Bytes(t *testing.T) {
+	long := strings.Repeat("x", 64<<10)
+	var l match.Rule
+	l.ID, l.Bucket, l.Target = long, long, long
+	for _, e := range []*LimitError{
+		{Kind: LimitBucketRules, Bucket: long}, {Kind: LimitTargetRules, Target: long},
+		{Kind: LimitRegion, Rule: l, Bucket: long, BucketRegion: long, TargetRegion: long},
+		{Kind: LimitEvents, Rule: l, Bucket: long, Events: match.ObjectTagging},
+		{Kind: LimitTarget, Rule: l, Bucket: long, Target: long},
+	} {
+		if n := len(e.Error()); n > 2000 {
+			t.Errorf("kind %d: a %d-byte message", e.Kind, n)
 		}
 	}
 }

@@ -23,3 +23,17 @@ func quote(s string) string {
 	}
 	return fmt.Sprintf("%q… (%d bytes)", s[:n], len(s))
 }
+
+// clip returns s cut to maxQuoted bytes (at a rune boundary), with its full
+// length noted when it is longer, for input that an error shows unquoted,
+// such as an element name.
+func clip(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	n := maxQuoted
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:n], len(s))
+}

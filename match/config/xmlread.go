@@ -50,21 +50,41 @@ var xmlKinds = map[string][]string{
 // A configuration without an Id gets GeneratedID's id, which depends only on
 // its content and on how many identical configurations came before it, so
 // reading the same document twice gives the same ids.
+//
+// At most DefaultMaxSize bytes are read; a longer document is an *Error
+// wrapping ErrTooLarge, with no rules (ReadLimit takes another limit).
 func ReadXML(r io.Reader, bucket string) ([]match.Rule, error) {
+	return readXMLLimit(r, bucket, DefaultMaxSize)
+}
+
+// readXMLLimit is ReadXML with a limit of maxSize bytes.
+func readXMLLimit(r io.Reader, bucket string, maxSize int64) ([]match.Rule, error) {
+	lr := newLimitReader(r, maxSize)
+	rules, _, err := readXML(lr, bucket)
+	if lr.over || lr.failed != nil {
+		return nil, lr.explain(lr.failed)
+	}
+	return rules, err
+}
+
+// readXML is ReadXML without a size limit. It also returns, for each rule,
+// whether all its event names were in S3 spelling, or nil when none's were.
+func readXML(r io.Reader, bucket string) ([]match.Rule, []bool, error) {
 	if bucket == "" {
-		return nil, &Error{Element: "bucket", Err: because(ErrMissing, "no bucket given: the XML names none")}
+		return nil, nil, &Error{Element: "bucket", Err: because(ErrMissing, "no bucket given: the XML names none")}
 	}
 	p := &xmlReader{dec: xml.NewDecoder(r), bucket: bucket, ids: make(map[string]int), gen: make(map[string]int)}
 	if err := p.document(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return p.rules, errors.Join(p.errs...)
+	return p.rules, spelling(p.s3), errors.Join(p.errs...)
 }
 
 type xmlReader struct {
 	dec    *xml.Decoder
 	bucket string
 	rules  []match.Rule
+	s3     []bool // s3[i]: every event name of rules[i] was in S3 spelling
 	errs   []error
 	ids    map[string]int // Id → line of its configuration
 	gen    map[string]int // content hash → configurations without Id seen
@@ -97,9 +117,9 @@ func (p *xmlReader) token() (xml.Token, error) {
 func (p *xmlReader) wrap(err error) *Error {
 	var se *xml.SyntaxError
 	if errors.As(err, &se) {
-		return &Error{Line: se.Line, Err: because(ErrSyntax, "%s", se.Msg)}
+		return &Error{Line: se.Line, Err: because(ErrSyntax, "%s", clip(se.Msg))}
 	}
-	return &Error{Line: p.line(), Err: because(ErrSyntax, "%v", err)}
+	return &Error{Line: p.line(), Err: because(ErrSyntax, "%s", clip(err.Error()))}
 }
 
 // document reads the whole input. It returns only fatal errors.
@@ -120,7 +140,7 @@ func (p *xmlReader) document() error {
 		case xml.StartElement:
 			if root || t.Name.Local != "NotificationConfiguration" {
 				return &Error{Line: p.line(), Element: t.Name.Local,
-					Err: because(ErrSyntax, "root element must be a single NotificationConfiguration, found <%s>", t.Name.Local)}
+					Err: because(ErrSyntax, "root element must be a single NotificationConfiguration, found <%s>", clip(t.Name.Local))}
 			}
 			root = true
 			if err := p.notification(); err != nil {
@@ -145,7 +165,7 @@ func (p *xmlReader) notification() error {
 		}
 		if name != "EventBridgeConfiguration" {
 			p.errs = append(p.errs, &Error{Line: line, Element: name,
-				Err: because(ErrUnexpected, "unknown element <%s> in NotificationConfiguration", name)})
+				Err: because(ErrUnexpected, "unknown element <%s> in NotificationConfiguration", clip(name))})
 		}
 		return p.skip()
 	})
@@ -159,6 +179,7 @@ type xmlConfig struct {
 	idSeen         bool
 	events         match.EventSet
 	nEvents        int
+	nS3Events      int // event names in S3 spelling ("s3:…")
 	prefix, suffix string
 	target         string
 	targetSeen     bool
@@ -203,6 +224,9 @@ func (p *xmlReader) configuration(kind string, targets []string) error {
 			}
 			c.nEvents++
 			v = strings.TrimSpace(v)
+			if strings.HasPrefix(v, "s3:") {
+				c.nS3Events++
+			}
 			if v == "" {
 				c.fail(line, name, because(ErrEmptyValue, "empty event name"))
 				continue
@@ -235,7 +259,7 @@ func (p *xmlReader) configuration(kind string, targets []string) error {
 			}
 			c.target, c.targetSeen = v, true
 		default:
-			c.fail(line, name, because(ErrUnexpected, "unknown element <%s> in %s", name, kind))
+			c.fail(line, name, because(ErrUnexpected, "unknown element <%s> in %s", clip(name), kind))
 			if err := p.skip(); err != nil {
 				return err
 			}
@@ -249,7 +273,7 @@ func (p *xmlReader) configuration(kind string, targets []string) error {
 	}
 	if c.id != "" {
 		if first, dup := p.ids[c.id]; dup {
-			c.fail(c.line, "Id", because(ErrDuplicateID, "Id %q is also used by the configuration at line %d", c.id, first))
+			c.fail(c.line, "Id", because(ErrDuplicateID, "Id %s is also used by the configuration at line %d", quote(c.id), first))
 		} else {
 			p.ids[c.id] = c.line
 		}
@@ -273,6 +297,7 @@ func (p *xmlReader) configuration(kind string, targets []string) error {
 		p.ids[r.ID] = c.line
 	}
 	p.rules = append(p.rules, r)
+	p.s3 = append(p.s3, c.nS3Events == c.nEvents)
 	return nil
 }
 
@@ -280,12 +305,12 @@ func (p *xmlReader) configuration(kind string, targets []string) error {
 func (p *xmlReader) filter(c *xmlConfig) error {
 	return p.children(func(name string, line int) error {
 		if name != "S3Key" {
-			c.fail(line, "Filter/"+name, because(ErrUnexpected, "unknown element <%s> in Filter", name))
+			c.fail(line, "Filter/"+name, because(ErrUnexpected, "unknown element <%s> in Filter", clip(name)))
 			return p.skip()
 		}
 		return p.children(func(name string, line int) error {
 			if name != "FilterRule" {
-				c.fail(line, "Filter/S3Key/"+name, because(ErrUnexpected, "unknown element <%s> in S3Key", name))
+				c.fail(line, "Filter/S3Key/"+name, because(ErrUnexpected, "unknown element <%s> in S3Key", clip(name)))
 				return p.skip()
 			}
 			return p.filterRule(c, line)
@@ -318,7 +343,7 @@ func (p *xmlReader) filterRule(c *xmlConfig, ruleLine int) error {
 			}
 			return nil
 		}
-		c.fail(line, path+"/"+name, because(ErrUnexpected, "unknown element <%s> in FilterRule", name))
+		c.fail(line, path+"/"+name, because(ErrUnexpected, "unknown element <%s> in FilterRule", clip(name)))
 		return p.skip()
 	})
 	if err != nil {
@@ -339,7 +364,7 @@ func (p *xmlReader) filterRule(c *xmlConfig, ruleLine int) error {
 	case "suffix":
 		dst = &c.suffix
 	default:
-		c.fail(ruleLine, path+"/Name", because(ErrFilterRule, "filter rule name must be either prefix or suffix, not %q", ruleName))
+		c.fail(ruleLine, path+"/Name", because(ErrFilterRule, "filter rule name must be either prefix or suffix, not %s", quote(ruleName)))
 		return nil
 	}
 	switch {
@@ -391,7 +416,7 @@ func (p *xmlReader) text(c *xmlConfig, path string) (string, error) {
 		case xml.EndElement:
 			return b.String(), nil
 		case xml.StartElement:
-			c.fail(p.line(), path+"/"+t.Name.Local, because(ErrUnexpected, "element <%s> inside <%s>, which holds text", t.Name.Local, path))
+			c.fail(p.line(), path+"/"+t.Name.Local, because(ErrUnexpected, "element <%s> inside <%s>, which holds text", clip(t.Name.Local), clip(path)))
 			if err := p.skip(); err != nil {
 				return "", err
 			}

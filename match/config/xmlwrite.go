@@ -38,7 +38,7 @@ func WriteXML(w io.Writer, rules []match.Rule, namespace string) error {
 			return err
 		}
 		if r.Bucket != rules[0].Bucket {
-			return unencodable(r, "it is in bucket %q, but an XML configuration holds one bucket (%q)", r.Bucket, rules[0].Bucket)
+			return unencodable(r, "it is in bucket %s, but an XML configuration holds one bucket (%s)", quote(r.Bucket), quote(rules[0].Bucket))
 		}
 		if ids[r.ID] {
 			return unencodable(r, "its id is used by another rule")
@@ -101,7 +101,7 @@ func filterRule(w *bufio.Writer, name, value string) {
 }
 
 func unencodable(r match.Rule, format string, args ...any) error {
-	return fmt.Errorf("config: rule %q in bucket %q: %s: %w", r.ID, r.Bucket, fmt.Sprintf(format, args...), ErrUnencodable)
+	return fmt.Errorf("config: rule %s in bucket %s: %s: %w", quote(r.ID), quote(r.Bucket), fmt.Sprintf(format, args...), ErrUnencodable)
 }
 
 // xmlKindOf returns the configuration and target element names for target.

@@ -1,0 +1,133 @@
+package gateway_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/notifymux/notifymux/dispatch"
+	"github.com/notifymux/notifymux/dispatch/gateway"
+	"github.com/notifymux/notifymux/match"
+)
+
+// TestConcurrentPuts has many clients replace the same buckets at once,
+// and checks that the stored document (what GET answers) and the index
+// agree afterwards: each bucket holds exactly the rules of one of the PUTs.
+func TestConcurrentPuts(t *testing.T) {
+	tg := startGateway(t, t.TempDir(), gateway.Config{})
+	doc := func(i int) string {
+		return fmt.Sprintf(`<NotificationConfiguration><QueueConfiguration><Id>q%d</Id><Queue>arn:aws:sqs:us-east-1:1:q%d</Queue>`+
+			`<Event>s3:ObjectCreated:*</Event><Filter><S3Key><FilterRule><Name>prefix</Name><Value>p%d/</Value></FilterRule></S3Key></Filter>`+
+			`</QueueConfiguration></NotificationConfiguration>`, i, i, i)
+	}
+	buckets := []string{"alpha", "bravo", "charlie"}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 5 {
+				b := buckets[(w+i)%len(buckets)]
+				if code, body := putRaw(t, tg, "PUT", "/"+b+"?notification", doc(w*10+i)); code != 200 {
+					t.Errorf("PUT %s: %d %s", b, code, body)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, b := range buckets {
+		code, got := putRaw(t, tg, "GET", "/"+b+"?notification", "")
+		if code != 200 {
+			t.Fatalf("GET %s: %d", b, code)
+		}
+		rules := tg.G.Index().Rules(b)
+		if len(rules) != 1 || !strings.Contains(got, "<Id>"+rules[0].ID+"</Id>") || !strings.Contains(got, "<Value>"+rules[0].Prefix+"</Value>") {
+			t.Errorf("bucket %s: the index holds %v, GET answers %s", b, rules, got)
+		}
+	}
+	if s := tg.G.Stats(); s.Buckets != len(buckets) || s.Rules != len(buckets) {
+		t.Errorf("Stats: %+v, want %d buckets and rules", s, len(buckets))
+	}
+}
+
+// TestDraining: once shutdown begins, /healthz and ingest answer 503 while
+// the notification API still answers.
+func TestDraining(t *testing.T) {
+	fn := newFunctionServer(t)
+	tg := startGateway(t, t.TempDir(), gateway.Config{Pipeline: httpPipeline(t, fn.URL, dispatch.Config{})})
+	health := func() int {
+		resp, err := http.Get(tg.URL + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := health(); code != 200 {
+		t.Fatalf("healthz before: %d", code)
+	}
+	tg.G.SetDraining()
+	if code := health(); code != 503 {
+		t.Errorf("healthz while draining: %d, want 503", code)
+	}
+	if code, _, h := post(t, tg.URL, testToken, eventLine("photos", match.ObjectCreatedPut.String(), "k")); code != 503 || h.Get("Retry-After") == "" {
+		t.Errorf("ingest while draining: %d, want 503 with Retry-After", code)
+	}
+	if code, _ := putRaw(t, tg, "GET", "/photos?notification", ""); code != 200 {
+		t.Errorf("GET while draining: %d", code)
+	}
+}
+
+// TestS3BodiesBounded: while MaxS3Bodies notification requests are still
+// sending their bodies, the next is refused with 503 SlowDown, so bodies in
+// memory stay bounded; once they finish, requests pass again.
+func TestS3BodiesBounded(t *testing.T) {
+	tg := startGateway(t, t.TempDir(), gateway.Config{})
+	body := []byte(photosRules)
+	var wg sync.WaitGroup
+	writers := make([]*io.PipeWriter, gateway.MaxS3Bodies)
+	codes := make(chan int, gateway.MaxS3Bodies)
+	for i := range writers {
+		pr, pw := io.Pipe()
+		writers[i] = pw
+		req, _ := http.NewRequest("PUT", tg.URL+"/photos?notification", pr)
+		req.ContentLength = int64(len(body))
+		signRequest(t, req, body, testSecretKey, "us-east-1")
+		wg.Go(func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				codes <- -1
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		})
+		pw.Write(body[:10]) // the rest comes later
+	}
+	var code int
+	var answer string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if code, answer = putRaw(t, tg, "PUT", "/photos?notification", photosRules); code == 503 {
+			break
+		}
+	}
+	if code != 503 || !strings.Contains(answer, "<Code>SlowDown</Code>") {
+		t.Fatalf("with %d bodies being read: got %d %s, want 503 SlowDown", gateway.MaxS3Bodies, code, answer)
+	}
+	for _, pw := range writers {
+		pw.Write(body[10:])
+		pw.Close()
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 200 {
+			t.Errorf("a slow PUT got %d, want 200", c)
+		}
+	}
+	if code, _ := putRaw(t, tg, "PUT", "/photos?notification", photosRules); code != 200 {
+		t.Errorf("after the slow PUTs: got %d, want 200", code)
+	}
+}
