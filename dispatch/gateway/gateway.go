@@ -62,8 +62,13 @@ type Config struct {
 	// configurations to it in one AddAll call.
 	Index *match.Index
 	// Pipeline receives the ingested records. Required for POST /events
-	// (without it ingest answers 503).
+	// (without it ingest answers 503), unless Publisher is set.
 	Pipeline *dispatch.Pipeline
+	// Publisher, if set, receives the ingested records instead of
+	// Pipeline: a durable stage such as dispatch/jetstream's Publisher,
+	// whose refusal of a full stream (it matches dispatch.ErrQueueFull) is
+	// counted as refused, as a full queue is. Pipeline must then be nil.
+	Publisher dispatch.Publisher
 
 	// Region is the region clients sign for and GET ?location answers.
 	// Default DefaultRegion.
@@ -199,7 +204,10 @@ func New(cfg Config) (*Gateway, error) {
 	if err := g.load(); err != nil {
 		return nil, err
 	}
-	if cfg.Pipeline != nil {
+	if cfg.Pipeline != nil && cfg.Publisher != nil {
+		return nil, errors.New("gateway: Config.Pipeline and Config.Publisher are both set; give one")
+	}
+	if cfg.Pipeline != nil || cfg.Publisher != nil {
 		ing, err := newIngester(g)
 		if err != nil {
 			return nil, err
@@ -252,7 +260,11 @@ func (g *Gateway) Index() *match.Index { return g.index }
 // Stats returns a snapshot of the gauges: configured buckets, rules and the
 // pipeline's counters.
 func (g *Gateway) Stats() Stats {
-	return Stats{Buckets: int(g.buckets.Load()), Rules: g.index.Len(), Pipeline: g.cfg.Pipeline.Stats()}
+	s := Stats{Buckets: int(g.buckets.Load()), Rules: g.index.Len()}
+	if g.cfg.Pipeline != nil {
+		s.Pipeline = g.cfg.Pipeline.Stats()
+	}
+	return s
 }
 
 // SetDraining makes /healthz answer 503 (the gateway is shutting down) and

@@ -60,9 +60,13 @@ type ingester struct {
 var emptyReader = strings.NewReader("")
 
 func newIngester(g *Gateway) (*ingester, error) {
+	var pub dispatch.Publisher = g.cfg.Publisher
+	if g.cfg.Pipeline != nil {
+		pub = g.cfg.Pipeline
+	}
 	r, err := dispatch.NewRouter(dispatch.RouterConfig{
 		Index:           g.index,
-		Pipeline:        g.cfg.Pipeline,
+		Pipeline:        pub,
 		AppID:           g.cfg.AppID,
 		Region:          g.cfg.RecordRegion,
 		OnMissingRegion: g.cfg.OnMissingRegion,
