@@ -1,9 +1,10 @@
 // This file implements `notifymux serve`: it parses the flags (each also read
-// from $NOTIFYMUX_<NAME>), reads or generates the secrets, builds the
-// delivery pipeline as run does, and serves a dispatch/gateway.Gateway with
-// Prometheus metrics until SIGINT or SIGTERM. Then it stops accepting,
-// drains the pipeline for up to -drain and dead-letters the rest. The server
-// itself is the gateway package; this file only wires it.
+// from $NOTIFYMUX_<NAME>), reads or generates the secrets, builds durable
+// delivery (serve_durable.go) or the in-memory pipeline as run does, and
+// serves a dispatch/gateway.Gateway with Prometheus metrics until SIGINT or
+// SIGTERM. Then it stops accepting and delivers for up to -drain; what is
+// left stays in the stream (durable) or is dead-lettered (in memory). The
+// server itself is the gateway package; this file only wires it.
 
 package main
 
@@ -56,11 +57,23 @@ $NOTIFYMUX_INGEST_TOKEN, and $NOTIFYMUX_SECRET or -secret-file (the HMAC key of
 deliveries). Each one unset is generated on first start and kept in
 <data>/secrets/ (mode 0600); its path is logged, never the secret.
 
+Delivery is durable by default (-durable): an accepted record is stored in the
+NATS JetStream stream NOTIFYMUX_EVENTS before ingest answers 202, delivered from
+there by every gateway that shares the stream, and acknowledged after the
+function's 2xx or once its dead letter is in the stream NOTIFYMUX_DEAD (see
+notifymux redrive). The NATS server is embedded, with its files in
+<data>/jetstream and no port unless -nats-listen opens one (clients then need
+the token of $NOTIFYMUX_NATS_TOKEN or <data>/secrets/nats-token); -nats uses an
+external server or cluster instead. A full stream (-stream-max-bytes) makes
+ingest answer 503 with Retry-After. Durable delivery keeps no order; payloads
+carry the sequencer. -durable=false keeps records in memory, as run does: they
+are lost if the process dies.
+
 Configurations are kept in <data>/buckets/ (shard files, each write atomic) and
 loaded at start. The first line on standard error is "notifymux serve: listening on
 URL"; logs follow as JSON lines. Standard output carries only the payloads of
 -to -. On SIGINT or SIGTERM serve stops accepting, delivers for up to -drain,
-and dead-letters the rest.
+and leaves the rest in the stream (durable) or dead-letters it (in memory).
 
 Exit status: 0 after a clean shutdown, 1 on a fatal error, 2 for bad usage.
 `,
@@ -92,6 +105,7 @@ type serveOptions struct {
 	targets           map[string]string
 	generatedSecrets  []string // paths of the secrets generated now
 	secretsDir        string
+	durable           durableOptions
 }
 
 // envName is the variable that gives flag name: NOTIFYMUX_MAX_BODY for max-body.
@@ -139,6 +153,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.IntVar(&o.maxInflight, "max-inflight", gateway.DefaultMaxInflight, "ingest requests served at once (503 with Retry-After past it)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "a PEM certificate file: serve HTTPS (with -tls-key)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "the PEM key file of -tls-cert")
+	o.durable.register(fs)
 	if err := setFromEnv(fs); err != nil {
 		return usageError(stderr, "serve", "%v", err)
 	}
@@ -149,6 +164,9 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return usageError(stderr, "serve", "unexpected argument %q", clip(fs.Arg(0)))
 	}
 	if code := o.check(fs, *format, *policy, stderr); code != 0 {
+		return code
+	}
+	if code := o.durable.check(stderr); code != 0 {
 		return code
 	}
 
@@ -165,6 +183,15 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	if err := o.readSecrets(); err != nil {
 		return fail("%v", err)
+	}
+	if o.durable.on {
+		path, err := o.durable.readToken(o.secretsDir)
+		if err != nil {
+			return fail("%v", err)
+		}
+		if path != "" {
+			o.generatedSecrets = append(o.generatedSecrets, path)
+		}
 	}
 	for _, p := range o.generatedSecrets {
 		log.Info("generated a secret", "file", p)
@@ -205,24 +232,42 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if retries == 0 {
 		retries = dispatch.NoRetries
 	}
-	p, err := dispatch.NewPipeline(dispatch.Config{
-		Dispatcher: gateway.TimeDeliveries(d, metrics),
-		DeadLetter: dead,
-		OnDeadLetterError: func(dl dispatch.DeadLetter, err error) {
-			log.Error("records lost: the dead-letter file failed", "records", len(dl.Batch.Records), "target", dl.Batch.Target,
-				"error", err.Error(), "delivery_error", fmt.Sprint(dl.Err))
-		},
-		Batch:          batch.Config{MaxRecords: o.maxRecords, MaxBytes: o.maxBytes, MaxWait: o.maxWait, Format: o.format},
-		QueueRecords:   o.queue,
-		Workers:        o.workers,
-		Policy:         o.policy,
-		MaxRetries:     retries,
-		RetryBase:      o.backoff,
-		RetryMax:       max(o.backoff, 30*time.Second),
-		RecycleBatches: true, // JSONLines, HTTP and the dead-letter writers keep nothing of a batch
-	})
+	var durable *durableStage
+	var p *dispatch.Pipeline
+	if o.durable.on {
+		durable, err = startDurable(&o, gateway.TimeDeliveries(d, metrics), log)
+	} else {
+		p, err = dispatch.NewPipeline(dispatch.Config{
+			Dispatcher: gateway.TimeDeliveries(d, metrics),
+			DeadLetter: dead,
+			OnDeadLetterError: func(dl dispatch.DeadLetter, err error) {
+				log.Error("records lost: the dead-letter file failed", "records", len(dl.Batch.Records), "target", dl.Batch.Target,
+					"error", err.Error(), "delivery_error", fmt.Sprint(dl.Err))
+			},
+			Batch:          batch.Config{MaxRecords: o.maxRecords, MaxBytes: o.maxBytes, MaxWait: o.maxWait, Format: o.format},
+			QueueRecords:   o.queue,
+			Workers:        o.workers,
+			Policy:         o.policy,
+			MaxRetries:     retries,
+			RetryBase:      o.backoff,
+			RetryMax:       max(o.backoff, 30*time.Second),
+			RecycleBatches: true, // JSONLines, HTTP and the dead-letter writers keep nothing of a batch
+		})
+	}
 	if err != nil {
 		return fail("%v", err)
+	}
+	// stopDelivery stops the durable stage (what is undelivered stays in
+	// its stream) or the pipeline (what is undelivered is dead-lettered).
+	stopDelivery := func(ctx context.Context) error {
+		if durable != nil {
+			return durable.close(ctx, log)
+		}
+		return p.Close(ctx)
+	}
+	var publisher dispatch.Publisher
+	if durable != nil {
+		publisher = durable.pub
 	}
 	recordRegion := o.cosRegion
 	if o.format != batch.FormatCOS {
@@ -232,6 +277,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	g, err := gateway.New(gateway.Config{
 		Store:        store,
 		Pipeline:     p,
+		Publisher:    publisher,
 		Region:       o.region,
 		Keys:         map[string]string{o.accessKey: o.s3Key},
 		IngestToken:  o.ingestToken,
@@ -250,7 +296,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		MetricsHandler: metrics.Handler(),
 	})
 	if err != nil {
-		p.Close(context.Background())
+		stopDelivery(context.Background())
 		return fail("%v", err)
 	}
 	metrics.Watch(g.Stats)
@@ -271,7 +317,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
-		p.Close(context.Background())
+		stopDelivery(context.Background())
 		return fail("%v", err)
 	}
 	srv := gateway.NewServer(g, log)
@@ -281,7 +327,12 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	fmt.Fprintf(stderr, "notifymux serve: listening on %s://%s\n", scheme, ln.Addr())
 	logw.release()
-	log.Info("serving", "to", o.to, "format", o.format.String(), "region", o.region, "policy", o.policy.String(), "dead_letter", deadName)
+	if durable != nil {
+		log.Info("serving", "to", o.to, "format", o.format.String(), "region", o.region, "durable", true,
+			"nats", durable.where(&o), "fsync", o.durable.sync.String(), "stream", o.durable.names.Stream)
+	} else {
+		log.Info("serving", "to", o.to, "format", o.format.String(), "region", o.region, "policy", o.policy.String(), "dead_letter", deadName)
+	}
 
 	served := make(chan error, 1)
 	go func() {
@@ -327,9 +378,10 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		srv.Close()
 	}
 	cancel()
-	// Deliver for what is left of -drain, then dead-letter the rest.
+	// Deliver for what is left of -drain, then dead-letter the rest (in
+	// durable mode: leave it in the stream).
 	cctx, cancel := context.WithTimeout(context.Background(), max(o.drain-time.Since(start), 0))
-	closeErr := p.Close(cctx)
+	closeErr := stopDelivery(cctx)
 	cancel()
 	if flushDone != nil {
 		close(stopFlush)
@@ -349,6 +401,14 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			log.Error("dead-letter file", "error", err.Error())
 			code = exitFindings
 		}
+	}
+	if durable != nil {
+		attrs := []any{}
+		if closeErr != nil {
+			attrs = append(attrs, "drain", closeErr.Error())
+		}
+		log.Info("stopped", attrs...)
+		return code
 	}
 	s := p.Stats()
 	attrs := []any{"published", s.Published, "matched", s.Matched, "unmatched", s.Unmatched, "delivered", s.Delivered,

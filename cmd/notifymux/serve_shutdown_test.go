@@ -17,7 +17,8 @@ import (
 )
 
 // TestServeShutdownAccountsForAll posts events from 4 clients while serve
-// is stopped (as SIGTERM does) with a slow function, and checks that every
+// (in-memory, -durable=false) is stopped (as SIGTERM does) with a slow
+// function, and checks that every
 // record a 202 (or a partial answer) counted as accepted and matched was
 // delivered to the function or written to the dead-letter file.
 func TestServeShutdownAccountsForAll(t *testing.T) {
@@ -39,7 +40,7 @@ func TestServeShutdownAccountsForAll(t *testing.T) {
 	}))
 	defer fn.Close()
 	dir := t.TempDir()
-	s := startServe(t, map[string]string{"NOTIFYMUX_SECRET": secret}, "-addr", "127.0.0.1:0", "-data", dir, "-to", fn.URL,
+	s := startServe(t, map[string]string{"NOTIFYMUX_SECRET": secret}, "-durable=false", "-addr", "127.0.0.1:0", "-data", dir, "-to", fn.URL,
 		"-max-wait", "5ms", "-drain", "200ms", "-retries", "0", "-queue", "200")
 	setRules(t, s, readSecretFile(t, dir, "access-key"), readSecretFile(t, dir, "secret-key"), "photos", "images/")
 	token := readSecretFile(t, dir, "ingest-token")

@@ -270,8 +270,9 @@ func TestServeDefault(t *testing.T) {
 	}
 }
 
-// TestServeDelivery: -to URL posts signed batches; on shutdown a function
-// that hangs gets -drain, then its records are dead-lettered.
+// TestServeDelivery: -to URL posts signed batches; on shutdown (in-memory,
+// -durable=false) a function that hangs gets -drain, then its records are
+// dead-lettered.
 func TestServeDelivery(t *testing.T) {
 	const secret = "serve-delivery-secret"
 	var mu sync.Mutex
@@ -295,7 +296,7 @@ func TestServeDelivery(t *testing.T) {
 	}))
 	defer fn.Close()
 	dir := t.TempDir()
-	s := startServe(t, map[string]string{"NOTIFYMUX_SECRET": secret}, "-addr", "127.0.0.1:0", "-data", dir, "-to", fn.URL,
+	s := startServe(t, map[string]string{"NOTIFYMUX_SECRET": secret}, "-durable=false", "-addr", "127.0.0.1:0", "-data", dir, "-to", fn.URL,
 		"-max-wait", "10ms", "-drain", "300ms", "-retries", "0")
 	setRules(t, s, readSecretFile(t, dir, "access-key"), readSecretFile(t, dir, "secret-key"), "photos", "images/")
 	token := readSecretFile(t, dir, "ingest-token")

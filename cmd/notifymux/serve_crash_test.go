@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/notifymux/notifymux/dispatch"
+)
+
+// serveChildVar, set to a JSON array of arguments, makes TestServeChild run
+// serve with them: the gateway as a child process that a test can kill.
+const serveChildVar = "NOTIFYMUX_TEST_SERVE_ARGS"
+
+func TestServeChild(t *testing.T) {
+	a := os.Getenv(serveChildVar)
+	if a == "" {
+		t.Skip("run by TestServeCrash")
+	}
+	var args []string
+	if err := json.Unmarshal([]byte(a), &args); err != nil {
+		t.Fatal(err)
+	}
+	os.Exit(runServe(context.Background(), args, strings.NewReader(""), os.Stdout, os.Stderr))
+}
+
+// keyCounter is a real function on 127.0.0.1 that counts the object keys
+// it receives, after checking the signature.
+type keyCounter struct {
+	srv   *httptest.Server
+	delay atomic.Int64 // per request, in nanoseconds
+	mu    sync.Mutex
+	keys  map[string]int
+}
+
+func newKeyCounter(t *testing.T, secret string) *keyCounter {
+	k := &keyCounter{keys: map[string]int{}}
+	k.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		time.Sleep(time.Duration(k.delay.Load()))
+		if dispatch.Verify([]byte(secret), r.Header, body, time.Now(), 0) != nil {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		k.mu.Lock()
+		for _, key := range keysIn(string(body)) {
+			k.keys[key]++
+		}
+		k.mu.Unlock()
+	}))
+	t.Cleanup(k.srv.Close)
+	return k
+}
+
+// TestServeCrash posts records with unique keys from 4 clients to serve
+// running as a child process, kills it with SIGKILL in the middle, restarts
+// it on the same data directory, and checks that every record whose POST
+// got 202 reaches the function at least once. It reports the duplicates.
+func TestServeCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	const secret = "crash-secret"
+	fn := newKeyCounter(t, secret)
+	fn.delay.Store(int64(5 * time.Millisecond)) // slower than ingest: a backlog builds up in the stream
+	dir := t.TempDir()
+	args := []string{"-addr", "127.0.0.1:0", "-data", dir, "-to", fn.srv.URL, "-max-wait", "5ms", "-ack-wait", "2s", "-drain", "1s"}
+	a, _ := json.Marshal(args)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServeChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), serveChildVar+"="+string(a), "NOTIFYMUX_SECRET="+secret)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(stderr)
+	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "notifymux serve: listening on ") {
+		t.Fatalf("first line of the child: %q", sc.Text())
+	}
+	child := &servedProcess{url: strings.TrimPrefix(sc.Text(), "notifymux serve: listening on ")}
+	go io.Copy(io.Discard, stderr)
+	setRules(t, child, readSecretFile(t, dir, "access-key"), readSecretFile(t, dir, "secret-key"), "photos", "images/")
+	token := readSecretFile(t, dir, "ingest-token")
+
+	const killAfter = 5000
+	var accepted sync.Map // key → true, for records in a request answered 202 with none refused
+	var nAccepted atomic.Int64
+	var killOnce sync.Once
+	var wg sync.WaitGroup
+	for c := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				var body strings.Builder
+				keys := make([]string, 10)
+				for j := range keys {
+					keys[j] = fmt.Sprintf("images/c%d-r%d-%d.jpg", c, i, j)
+					fmt.Fprintf(&body, `{"bucket":"photos","event":"cos:ObjectCreated:Put","key":%q,"region":"ap-guangzhou"}`+"\n", keys[j])
+				}
+				req, _ := http.NewRequest("POST", child.url+"/events", strings.NewReader(body.String()))
+				req.Header.Set("Authorization", "Bearer "+token)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return // killed
+				}
+				var res struct{ Matched, Refused int }
+				json.NewDecoder(resp.Body).Decode(&res)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusAccepted && res.Refused == 0 && res.Matched == 10 {
+					for _, k := range keys {
+						accepted.Store(k, true)
+					}
+					if nAccepted.Add(10) >= killAfter {
+						killOnce.Do(func() { cmd.Process.Signal(syscall.SIGKILL) })
+					}
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the clients did not stop within 60 s")
+	}
+	cmd.Wait()
+	fn.mu.Lock()
+	before := len(fn.keys)
+	fn.mu.Unlock()
+
+	// Restart on the same data directory.
+	fn.delay.Store(0)
+	s := startServe(t, map[string]string{"NOTIFYMUX_SECRET": secret}, args...)
+	var want []string
+	accepted.Range(func(k, _ any) bool { want = append(want, k.(string)); return true })
+	missing := func() int {
+		fn.mu.Lock()
+		defer fn.mu.Unlock()
+		n := 0
+		for _, k := range want {
+			if fn.keys[k] == 0 {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for missing() > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.Stop(t)
+	fn.mu.Lock()
+	dups, delivered := 0, len(fn.keys)
+	for _, n := range fn.keys {
+		dups += n - 1
+	}
+	fn.mu.Unlock()
+	t.Logf("killed after %d records answered 202 (%d delivered before the kill); after the restart %d keys delivered, %d duplicate deliveries",
+		len(want), before, delivered, dups)
+	if m := missing(); m > 0 {
+		t.Fatalf("%d of %d records answered 202 never reached the function", m, len(want))
+	}
+}

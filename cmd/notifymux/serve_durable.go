@@ -1,0 +1,205 @@
+// This file wires durable delivery into serve (-durable, the default): an
+// embedded NATS server with JetStream under <data>/jetstream, or an external
+// one (-nats), the event and dead-letter streams, a Publisher that ingest
+// hands records to, and a Deliverer that delivers them through the same
+// Dispatcher as the in-memory pipeline would. The logic is package
+// dispatch/jetstream's; this file only parses flags and wires it.
+
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/notifymux/notifymux/batch"
+	"github.com/notifymux/notifymux/dispatch"
+	js "github.com/notifymux/notifymux/dispatch/jetstream"
+)
+
+const secretNATSToken = "nats-token"
+
+// durableOptions are the flags of durable delivery.
+type durableOptions struct {
+	on              bool
+	natsURL, listen string
+	fsync           string
+	sync            js.SyncMode
+	streamMaxBytes  int64
+	streamMaxMsgs   int64
+	deadMaxBytes    int64
+	ackWait         time.Duration
+	replicas        int
+	names           js.Names
+	token           string
+}
+
+func (d *durableOptions) register(fs *flag.FlagSet) {
+	fs.BoolVar(&d.on, "durable", true, "deliver through NATS JetStream streams that survive a crash; false keeps records in memory (lost if the process dies)")
+	fs.StringVar(&d.natsURL, "nats", "", "with -durable, the URL of an external NATS server or cluster (comma-separated); default: an embedded server under <data>/jetstream")
+	fs.StringVar(&d.listen, "nats-listen", "", "with the embedded server, the host:port on which it accepts other gateways (token auth: $NOTIFYMUX_NATS_TOKEN, else <data>/secrets/nats-token); default: no port")
+	fs.StringVar(&d.fsync, "fsync", "interval", "when the embedded server syncs its files: interval (survives a killed process) or always (also a power loss, much slower)")
+	fs.Int64Var(&d.streamMaxBytes, "stream-max-bytes", 1<<30, "the most bytes the event stream holds; past it ingest refuses records (503 with Retry-After)")
+	fs.Int64Var(&d.streamMaxMsgs, "stream-max-msgs", 0, "the most records the event stream holds (0: only -stream-max-bytes)")
+	fs.Int64Var(&d.deadMaxBytes, "dead-max-bytes", 1<<30, "the most bytes the dead-letter stream holds; past it records wait in the event stream")
+	fs.DurationVar(&d.ackWait, "ack-wait", js.DefaultAckWait, "how long a record fetched by a gateway that stopped answering waits before another delivers it")
+	fs.IntVar(&d.replicas, "replicas", 1, "copies of each stream in a NATS cluster (1, 3 or 5)")
+	fs.StringVar(&d.names.Stream, "stream", js.DefaultStream, "the event stream")
+	fs.StringVar(&d.names.DeadStream, "dead-stream", js.DefaultDeadStream, "the dead-letter stream")
+	fs.StringVar(&d.names.Consumer, "consumer", js.DefaultConsumer, "the durable consumer every gateway shares")
+}
+
+// check validates the flags; it returns 0 or the exit status.
+func (d *durableOptions) check(stderr io.Writer) int {
+	var err error
+	if d.sync, err = js.ParseSyncMode(d.fsync); err != nil {
+		return usageError(stderr, "serve", "-fsync %q: want always or interval", clip(d.fsync))
+	}
+	switch {
+	case d.natsURL != "" && d.listen != "":
+		return usageError(stderr, "serve", "-nats and -nats-listen exclude each other: -nats uses another server, -nats-listen opens the embedded one")
+	case !d.on && (d.natsURL != "" || d.listen != ""):
+		return usageError(stderr, "serve", "-nats and -nats-listen need -durable")
+	case d.streamMaxBytes < 1 || d.deadMaxBytes < 1:
+		return usageError(stderr, "serve", "-stream-max-bytes and -dead-max-bytes: want at least 1")
+	case d.streamMaxMsgs < 0:
+		return usageError(stderr, "serve", "-stream-max-msgs: want 0 or more")
+	case d.ackWait < time.Second:
+		return usageError(stderr, "serve", "-ack-wait %v: want at least 1s", d.ackWait)
+	case d.replicas != 1 && d.replicas != 3 && d.replicas != 5:
+		return usageError(stderr, "serve", "-replicas %d: want 1, 3 or 5", d.replicas)
+	}
+	return 0
+}
+
+// readToken sets the NATS token: $NOTIFYMUX_NATS_TOKEN, else
+// <data>/secrets/nats-token, generated there when the embedded server
+// listens. It returns the path of a generated token, or "".
+func (d *durableOptions) readToken(secretsDir string) (string, error) {
+	if v := os.Getenv("NOTIFYMUX_NATS_TOKEN"); v != "" {
+		d.token = v
+		return "", nil
+	}
+	path := filepath.Join(secretsDir, secretNATSToken)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		d.token = strings.TrimRight(string(b), "\r\n")
+		if d.token == "" {
+			return "", fmt.Errorf("%s is empty; remove it to have a new token generated", path)
+		}
+		return "", nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", err
+	case d.listen == "":
+		return "", nil // in-process, or -nats without a token
+	}
+	d.token = randomBase64(32)
+	return path, writeSecret(secretsDir, secretNATSToken, d.token)
+}
+
+// durableStage is the running durable delivery of serve.
+type durableStage struct {
+	srv *js.Server // nil with -nats
+	nc  *nats.Conn
+	pub *js.Publisher
+	del *js.Deliverer
+}
+
+// startDurable starts (or connects to) NATS, ensures the streams and starts
+// delivering through d.
+func startDurable(o *serveOptions, d dispatch.Dispatcher, log *slog.Logger) (*durableStage, error) {
+	do := &o.durable
+	s := &durableStage{}
+	var err error
+	if do.natsURL != "" {
+		s.nc, err = js.Connect(do.natsURL, do.token)
+	} else {
+		s.srv, err = js.StartServer(js.ServerConfig{StoreDir: filepath.Join(o.data, "jetstream"), Listen: do.listen, Token: do.token, Sync: do.sync})
+		if err == nil {
+			s.nc, err = s.srv.Connect()
+		}
+	}
+	if err != nil {
+		s.close(context.Background(), log)
+		return nil, err
+	}
+	j, err := jetstream.New(s.nc)
+	if err != nil {
+		s.close(context.Background(), log)
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = js.EnsureStreams(ctx, j, js.StreamConfig{Names: do.names, MaxBytes: do.streamMaxBytes, MaxMsgs: do.streamMaxMsgs,
+		DeadMaxBytes: do.deadMaxBytes, Replicas: do.replicas})
+	if err != nil {
+		s.close(context.Background(), log)
+		return nil, err
+	}
+	s.pub = js.NewPublisher(j, do.names)
+	retries := o.retries
+	if retries == 0 {
+		retries = dispatch.NoRetries
+	}
+	s.del, err = js.NewDeliverer(ctx, j, js.DeliveryConfig{
+		Names:      do.names,
+		Dispatcher: d,
+		OnDeadLetterError: func(dl dispatch.DeadLetter, err error) {
+			log.Error("a dead letter could not be stored; the record stays in the event stream", "target", dl.Batch.Target,
+				"error", err.Error(), "delivery_error", fmt.Sprint(dl.Err))
+		},
+		Batch:      batch.Config{MaxRecords: o.maxRecords, MaxBytes: o.maxBytes, MaxWait: o.maxWait, Format: o.format},
+		MaxRetries: retries,
+		RetryBase:  o.backoff,
+		RetryMax:   max(o.backoff, 30*time.Second),
+		AckWait:    do.ackWait,
+	})
+	if err != nil {
+		s.close(context.Background(), log)
+		return nil, err
+	}
+	return s, nil
+}
+
+// where describes the NATS server for the log.
+func (s *durableStage) where(o *serveOptions) string {
+	switch {
+	case o.durable.natsURL != "":
+		return o.durable.natsURL
+	case s.srv.ClientURL() != "":
+		return "embedded, listening on " + s.srv.ClientURL()
+	}
+	return "embedded, in-process"
+}
+
+// close stops delivering within ctx (what is not delivered stays in the
+// stream) and stops NATS. It returns the Deliverer's error.
+func (s *durableStage) close(ctx context.Context, log *slog.Logger) error {
+	var err error
+	if s.del != nil {
+		err = s.del.Close(ctx)
+		st := s.del.Stats()
+		log.Info("durable delivery stopped", "fetched", st.Fetched, "delivered", st.Delivered, "retried", st.Retried,
+			"dead_lettered", st.DeadLettered, "dead_letter_failed", st.DeadLetterFailed, "left_in_stream", st.Released)
+	}
+	if s.nc != nil {
+		_ = s.nc.Flush() // the last acknowledgements
+		s.nc.Close()
+	}
+	if s.srv != nil {
+		s.srv.Shutdown()
+	}
+	return err
+}
