@@ -110,11 +110,16 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 }
 
 func BenchmarkGatewayIngest(b *testing.B) {
+	benchGatewayIngest(b, ingestServer)
+}
+
+// benchGatewayIngest runs the load modes against the gateways serve starts.
+func benchGatewayIngest(b *testing.B, serve func(*testing.B) (string, func())) {
 	const perRequest = 100
 	body := routeInput(b, perRequest, perRequest) // one COS payload of 100 records
 	for _, mode := range []string{"closed", "offered-5k", "offered-20k"} {
 		b.Run("mode="+mode, func(b *testing.B) {
-			url, stop := ingestServer(b)
+			url, stop := serve(b)
 			defer stop()
 			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
 			var all []time.Duration
