@@ -55,8 +55,11 @@ const (
 
 // Config configures a Gateway. Zero fields take the defaults given.
 type Config struct {
-	// Store holds the configurations. Required.
-	Store *Store
+	// Store holds the configurations: a *Store (files under a directory)
+	// or another ConfigStore, such as a key-value bucket that several
+	// gateways share (then call Apply with the changes the others make).
+	// Required.
+	Store ConfigStore
 	// Index is the index the configurations are loaded into and ingest
 	// matches against. Default match.New(). New adds the stored
 	// configurations to it in one AddAll call.
