@@ -34,6 +34,7 @@ import (
 	"github.com/notifymux/notifymux/dispatch"
 	"github.com/notifymux/notifymux/dispatch/gateway"
 	"github.com/notifymux/notifymux/dispatch/gateway/prommetrics"
+	js "github.com/notifymux/notifymux/dispatch/jetstream"
 )
 
 func init() {
@@ -196,9 +197,12 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	for _, p := range o.generatedSecrets {
 		log.Info("generated a secret", "file", p)
 	}
-	store, err := gateway.OpenStore(filepath.Join(o.data, "buckets"))
-	if err != nil {
-		return fail("%v", err)
+	var store gateway.ConfigStore
+	var err error
+	if !o.durable.on { // durable: the key-value bucket, once NATS runs
+		if store, err = gateway.OpenStore(filepath.Join(o.data, "buckets")); err != nil {
+			return fail("%v", err)
+		}
 	}
 
 	// The pipeline, as run builds it.
@@ -268,6 +272,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	var publisher dispatch.Publisher
 	if durable != nil {
 		publisher = durable.pub
+		store = js.NewGatewayStore(durable.configs, 0)
 	}
 	recordRegion := o.cosRegion
 	if o.format != batch.FormatCOS {
@@ -300,6 +305,10 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return fail("%v", err)
 	}
 	metrics.Watch(g.Stats)
+	stopWatch := func() {}
+	if durable != nil { // configurations other gateways store take effect here
+		stopWatch = durable.watchConfigs(g, log)
+	}
 	loaded := g.Loaded()
 	log.Info("configurations loaded", "dir", store.Dir(), "buckets", loaded.Buckets, "rules", loaded.Rules, "duration", loaded.Duration.String())
 	if o.targets != nil { // stored rules may name targets the table no longer has
@@ -372,6 +381,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	// Stop accepting; requests in flight finish (their records are then in
 	// the pipeline), bounded by -drain.
 	g.SetDraining()
+	stopWatch()
 	start := time.Now()
 	sctx, cancel := context.WithTimeout(context.Background(), o.drain)
 	if err := srv.Shutdown(sctx); err != nil {

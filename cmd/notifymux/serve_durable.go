@@ -25,6 +25,7 @@ import (
 
 	"github.com/notifymux/notifymux/batch"
 	"github.com/notifymux/notifymux/dispatch"
+	"github.com/notifymux/notifymux/dispatch/gateway"
 	js "github.com/notifymux/notifymux/dispatch/jetstream"
 )
 
@@ -58,6 +59,7 @@ func (d *durableOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.names.Stream, "stream", js.DefaultStream, "the event stream")
 	fs.StringVar(&d.names.DeadStream, "dead-stream", js.DefaultDeadStream, "the dead-letter stream")
 	fs.StringVar(&d.names.Consumer, "consumer", js.DefaultConsumer, "the durable consumer every gateway shares")
+	fs.StringVar(&d.names.ConfigStore, "config-bucket", js.DefaultConfigStore, "the key-value bucket of configurations every gateway shares")
 }
 
 // check validates the flags; it returns 0 or the exit status.
@@ -111,10 +113,11 @@ func (d *durableOptions) readToken(secretsDir string) (string, error) {
 
 // durableStage is the running durable delivery of serve.
 type durableStage struct {
-	srv *js.Server // nil with -nats
-	nc  *nats.Conn
-	pub *js.Publisher
-	del *js.Deliverer
+	srv     *js.Server // nil with -nats
+	nc      *nats.Conn
+	pub     *js.Publisher
+	del     *js.Deliverer
+	configs *js.ConfigStore
 }
 
 // startDurable starts (or connects to) NATS, ensures the streams and starts
@@ -148,6 +151,10 @@ func startDurable(o *serveOptions, d dispatch.Dispatcher, log *slog.Logger) (*du
 		s.close(context.Background(), log)
 		return nil, err
 	}
+	if s.configs, err = js.OpenConfigStore(ctx, j, do.names.ConfigStore, do.replicas); err != nil {
+		s.close(context.Background(), log)
+		return nil, err
+	}
 	s.pub = js.NewPublisher(j, do.names)
 	retries := o.retries
 	if retries == 0 {
@@ -171,6 +178,35 @@ func startDurable(o *serveOptions, d dispatch.Dispatcher, log *slog.Logger) (*du
 		return nil, err
 	}
 	return s, nil
+}
+
+// watchConfigs applies to g every configuration change any gateway makes
+// in the key-value bucket, until the returned function is called.
+func (s *durableStage) watchConfigs(g *gateway.Gateway, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			err := s.configs.Watch(ctx, func(c js.ConfigChange, ready bool) error {
+				if ready {
+					return nil
+				}
+				if err := g.Apply(c.Bucket, c.Doc); err != nil {
+					log.Error("a stored configuration could not be applied", "bucket", c.Bucket, "error", err.Error())
+				}
+				return nil
+			})
+			if err != nil && ctx.Err() == nil {
+				log.Error("watching the configurations failed; watching again", "error", err.Error())
+				select {
+				case <-time.After(time.Second):
+				case <-ctx.Done():
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // where describes the NATS server for the log.

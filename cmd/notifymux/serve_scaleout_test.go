@@ -22,7 +22,8 @@ import (
 // connects to it with -nats and the token. Events posted to both are
 // delivered; B is killed with SIGKILL while records are in flight, and A
 // delivers its share: every record answered 202 by either reaches the
-// function.
+// function. The configuration is PUT on A only: B uses it through the
+// shared key-value bucket.
 func TestServeScaleOut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a child process")
@@ -56,12 +57,20 @@ func TestServeScaleOut(t *testing.T) {
 	}
 	b := &servedProcess{url: strings.TrimPrefix(sc.Text(), "notifymux serve: listening on ")}
 	go io.Copy(io.Discard, stderr)
-	for _, g := range []struct {
-		s   *servedProcess
-		dir string
-	}{{a, dirA}, {b, dirB}} {
-		setRules(t, g.s, readSecretFile(t, g.dir, "access-key"), readSecretFile(t, g.dir, "secret-key"), "photos", "images/")
+	// A configuration PUT on A is used by B: its key-value watch applies it.
+	setRules(t, a, readSecretFile(t, dirA, "access-key"), readSecretFile(t, dirA, "secret-key"), "photos", "images/")
+	put := time.Now()
+	for i := 0; ; i++ {
+		probe := fmt.Sprintf(`{"bucket":"photos","event":"cos:ObjectCreated:Put","key":"images/probe-%d.jpg","region":"ap-guangzhou"}`, i)
+		if _, ans := ingestAt(t, b.url, readSecretFile(t, dirB, "ingest-token"), probe); strings.Contains(ans, `"matched":1`) {
+			break
+		}
+		if time.Since(put) > 5*time.Second {
+			t.Fatal("gateway B does not use the configuration PUT on A after 5 s")
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
+	t.Logf("a PUT on A was used by B's ingest %v later", time.Since(put))
 	tokens := []string{readSecretFile(t, dirA, "ingest-token"), readSecretFile(t, dirB, "ingest-token")}
 
 	var accepted sync.Map
@@ -131,4 +140,18 @@ func TestServeScaleOut(t *testing.T) {
 	if n[0].Load() == 0 || n[1].Load() == 0 {
 		t.Error("a gateway accepted nothing")
 	}
+}
+
+// ingestAt POSTs body to the gateway at url.
+func ingestAt(t *testing.T, url, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url+"/events", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
