@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -175,5 +176,74 @@ func TestServeCrash(t *testing.T) {
 		len(want), before, delivered, dups)
 	if m := missing(); m > 0 {
 		t.Fatalf("%d of %d records answered 202 never reached the function", m, len(want))
+	}
+}
+
+// TestServeDurableShutdown stops durable serve (as SIGTERM does) while its
+// function hangs: nothing is dead-lettered, the records stay in the stream,
+// and the next start delivers them.
+func TestServeDurableShutdown(t *testing.T) {
+	const secret = "shutdown-durable"
+	var hang atomic.Bool
+	hang.Store(true)
+	var mu sync.Mutex
+	keys := map[string]int{}
+	var calls atomic.Int32
+	fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		calls.Add(1)
+		if hang.Load() {
+			<-r.Context().Done()
+			return
+		}
+		if dispatch.Verify([]byte(secret), r.Header, body, time.Now(), 0) != nil {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		for _, k := range keysIn(string(body)) {
+			keys[k]++
+		}
+		mu.Unlock()
+	}))
+	defer fn.Close()
+	dir := t.TempDir()
+	args := []string{"-addr", "127.0.0.1:0", "-data", dir, "-to", fn.URL, "-max-wait", "5ms", "-drain", "200ms", "-ack-wait", "2s"}
+	env := map[string]string{"NOTIFYMUX_SECRET": secret}
+	s := startServe(t, env, args...)
+	setRules(t, s, readSecretFile(t, dir, "access-key"), readSecretFile(t, dir, "secret-key"), "photos", "images/")
+	var body strings.Builder
+	for i := range 5 {
+		fmt.Fprintf(&body, `{"bucket":"photos","event":"cos:ObjectCreated:Put","key":"images/k%d.jpg","region":"ap-guangzhou"}`+"\n", i)
+	}
+	if code, ans := ingest(t, s, readSecretFile(t, dir, "ingest-token"), body.String()); code != 202 || !strings.Contains(ans, `"matched":5`) {
+		t.Fatalf("ingest: %d %s", code, ans)
+	}
+	for deadline := time.Now().Add(10 * time.Second); calls.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the function was never called")
+		}
+	}
+	if code := s.Stop(t); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, s.Stderr())
+	}
+	if !strings.Contains(s.Stderr(), `"dead_lettered":0`) || !regexp.MustCompile(`"left_in_stream":[1-9]`).MatchString(s.Stderr()) {
+		t.Errorf("the last lines do not show records left in the stream:\n%s", s.Stderr())
+	}
+	if _, err := os.Stat(dir + "/dead-letter.jsonl"); err == nil {
+		t.Error("durable serve wrote a dead-letter file on shutdown")
+	}
+	hang.Store(false)
+	startServe(t, env, args...)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := len(keys)
+		mu.Unlock()
+		if n == 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restart the function got %d of the 5 records", n)
+		}
 	}
 }
