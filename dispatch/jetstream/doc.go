@@ -14,7 +14,11 @@
 // directory (no port unless asked, a token when listening); Connect reaches
 // an external server or cluster instead, and the same code runs on both.
 // EnsureStreams creates the streams; NewPublisher and NewDeliverer are the
-// two sides, which may run in different processes.
+// two sides, which may run in different processes. Redrive sends the
+// dead-letter stream back to the event stream. ConfigStore keeps bucket
+// configurations in a key-value bucket that every gateway watches
+// (GatewayStore adapts it to dispatch/gateway, RuleLoader to
+// dispatch/rulecache).
 //
 // # Guarantees
 //
