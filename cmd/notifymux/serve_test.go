@@ -196,6 +196,12 @@ func TestServeUsage(t *testing.T) {
 		{nil, []string{"-cos-region", "mars"}, "not a COS region"},
 		{nil, []string{"-max-inflight", "0"}, "-max-inflight 0: want at least 1"},
 		{nil, []string{"extra"}, `unexpected argument "extra"`},
+		{nil, []string{"-fsync", "sometimes"}, `-fsync "sometimes": want always or interval`},
+		{nil, []string{"-nats", "nats://127.0.0.1:1", "-nats-listen", "127.0.0.1:0"}, "-nats and -nats-listen exclude each other"},
+		{nil, []string{"-durable=false", "-nats", "nats://127.0.0.1:1"}, "-nats and -nats-listen need -durable"},
+		{nil, []string{"-ack-wait", "10ms"}, "-ack-wait 10ms: want at least 1s"},
+		{nil, []string{"-replicas", "2"}, "-replicas 2: want 1, 3 or 5"},
+		{map[string]string{"NOTIFYMUX_STREAM_MAX_BYTES": "0"}, nil, "-stream-max-bytes and -dead-max-bytes: want at least 1"},
 	}
 	for _, tt := range tests {
 		for k, v := range tt.env {
@@ -209,6 +215,11 @@ func TestServeUsage(t *testing.T) {
 		for k := range tt.env {
 			os.Unsetenv(k)
 		}
+	}
+	var nstderr strings.Builder
+	if code := runServe(context.Background(), []string{"-addr", "127.0.0.1:0", "-data", t.TempDir(), "-nats", "nats://127.0.0.1:1"}, nil, io.Discard, &nstderr); code != exitFindings ||
+		!strings.Contains(nstderr.String(), "connect to nats://127.0.0.1:1") {
+		t.Errorf("an unreachable -nats: got %d %q, want 1 naming it", code, nstderr.String())
 	}
 	var stderr strings.Builder
 	if code := runServe(context.Background(), []string{"-addr", "256.0.0.1:0", "-data", t.TempDir()}, nil, io.Discard, &stderr); code != exitFindings {
