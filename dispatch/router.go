@@ -39,10 +39,15 @@ var ErrNoBucket = errors.New("the record names no bucket and no default bucket i
 
 // RouterConfig configures a Router.
 type RouterConfig struct {
-	// Index holds the rules. Required. It may change while the Router runs
-	// (Add, Replace, …): each record is matched against the rules of the
-	// moment.
+	// Index holds the rules. Required unless Rules is set. It may change
+	// while the Router runs (Add, Replace, …): each record is matched
+	// against the rules of the moment.
 	Index *match.Index
+	// Rules, if set, gives the rules of each record's bucket instead of
+	// Index: a cache of the hot buckets' rules (dispatch/rulecache) that
+	// loads a missing bucket while Route waits, before matching. A load
+	// that fails refuses the record with its error.
+	Rules RuleSource
 	// Pipeline receives every routed record, matched or not (an unmatched
 	// record is only counted there): a *Pipeline, or a durable stage such
 	// as dispatch/jetstream's. Required. The Router does not close it.
@@ -78,6 +83,18 @@ type Publisher interface {
 	PublishContext(ctx context.Context, r batch.Record) error
 }
 
+// RuleSource gives the compiled rules of one bucket, loading them if
+// needed, within ctx. A bucket without rules has rules that match nothing.
+type RuleSource interface {
+	BucketRules(ctx context.Context, bucket string) (BucketRules, error)
+}
+
+// BucketRules are the compiled rules of one bucket. Match returns the rule
+// that an event of type e on key triggers; it never waits.
+type BucketRules interface {
+	Match(e match.Event, key string) (match.Rule, bool)
+}
+
 // Router matches decoded events against an Index and publishes the records
 // to a Pipeline. It is safe for concurrent use.
 type Router struct {
@@ -88,8 +105,8 @@ type Router struct {
 // NewRouter validates cfg and returns a Router. Errors name the field at
 // fault.
 func NewRouter(cfg RouterConfig) (*Router, error) {
-	if cfg.Index == nil {
-		return nil, &ConfigError{Field: "RouterConfig.Index", Value: nil, Reason: "required"}
+	if cfg.Index == nil && cfg.Rules == nil {
+		return nil, &ConfigError{Field: "RouterConfig.Index", Value: nil, Reason: "required (or RouterConfig.Rules)"}
 	}
 	if cfg.Pipeline == nil {
 		return nil, &ConfigError{Field: "RouterConfig.Pipeline", Value: nil, Reason: "required"}
@@ -149,7 +166,8 @@ func (e *RouteError) Unwrap() error { return e.Err }
 // a rule matched. An error means the record was refused and is not in the
 // Pipeline: no bucket (ErrNoBucket), a key over batch.MaxKeyLen, or the
 // Pipeline's refusal (*QueueFullError, ErrClosed, or ctx's error while the
-// Block policy waited). in is not kept.
+// Block policy waited), or the error of RouterConfig.Rules loading the
+// bucket's rules. in is not kept.
 func (r *Router) Route(ctx context.Context, in *batch.Inbound) (matched bool, err error) {
 	rec := in.Record
 	if rec.Bucket == "" {
@@ -161,7 +179,15 @@ func (r *Router) Route(ctx context.Context, in *batch.Inbound) (matched bool, er
 	if len(rec.Key) > batch.MaxKeyLen {
 		return false, fmt.Errorf("key is %d bytes, over the %d-byte limit of COS and S3: %w", len(rec.Key), batch.MaxKeyLen, batch.ErrKeyTooLong)
 	}
-	rule, ok := r.match(&rec)
+	var rule match.Rule
+	var ok bool
+	if r.cfg.Rules != nil {
+		if rule, ok, err = r.matchLoaded(ctx, &rec); err != nil {
+			return false, err
+		}
+	} else {
+		rule, ok = r.match(&rec)
+	}
 	if !ok {
 		rec.RuleID, rec.Target = "", ""
 		return false, r.cfg.Pipeline.PublishContext(ctx, rec)
@@ -204,6 +230,28 @@ func (r *Router) match(rec *batch.Record) (match.Rule, bool) {
 		return x.Match(rec.Bucket+"-"+rec.AppID, rec.Event, rec.Key) // short name given, rules under the full one
 	}
 	return match.Rule{}, false
+}
+
+// matchLoaded is match with the rules of RouterConfig.Rules, loaded first.
+func (r *Router) matchLoaded(ctx context.Context, rec *batch.Record) (match.Rule, bool, error) {
+	try := func(bucket string) (match.Rule, bool, error) {
+		rules, err := r.cfg.Rules.BucketRules(ctx, bucket)
+		if err != nil {
+			return match.Rule{}, false, err
+		}
+		rule, ok := rules.Match(rec.Event, rec.Key)
+		return rule, ok, nil
+	}
+	if rule, ok, err := try(rec.Bucket); ok || err != nil {
+		return rule, ok, err
+	}
+	if name, appid := batch.SplitCOSBucket(rec.Bucket); appid != "" {
+		return try(name)
+	}
+	if rec.AppID != "" && !strings.HasSuffix(rec.Bucket, "-"+rec.AppID) {
+		return try(rec.Bucket + "-" + rec.AppID)
+	}
+	return match.Rule{}, false, nil
 }
 
 // RouteAll reads every record of dec and routes it. Each record that cannot

@@ -42,6 +42,7 @@ import (
 
 	"github.com/dgraph-io/ristretto/v2"
 
+	"github.com/notifymux/notifymux/dispatch"
 	"github.com/notifymux/notifymux/match"
 )
 
@@ -165,6 +166,18 @@ func (c *Cache) Load(ctx context.Context, bucket string) (*Rules, error) {
 		return nil, fmt.Errorf("rulecache: waiting for the rules of bucket %q: %w", bucket, ctx.Err())
 	}
 }
+
+// BucketRules is Load for a dispatch.Router (RouterConfig.Rules): the
+// rules of bucket, loaded before the Router matches with them.
+func (c *Cache) BucketRules(ctx context.Context, bucket string) (dispatch.BucketRules, error) {
+	r, err := c.Load(ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+var _ dispatch.RuleSource = (*Cache)(nil)
 
 // fill runs the Loader for bucket and caches the result, unless the bucket
 // was invalidated meanwhile. It does not use the context of the Load that
