@@ -7,8 +7,10 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 
+	"github.com/notifymux/notifymux/dispatch/rulecache"
 	"github.com/notifymux/notifymux/match"
 	"github.com/notifymux/notifymux/match/config"
 )
@@ -27,12 +29,30 @@ type ConfigStore interface {
 
 var _ ConfigStore = (*Store)(nil)
 
+// StoreLoader returns a rulecache.Loader that reads a bucket's rules from
+// s (its stored XML), for Config.RuleCache.
+func StoreLoader(s ConfigStore) rulecache.Loader {
+	return rulecache.LoaderFunc(func(_ context.Context, bucket string) ([]match.Rule, error) {
+		doc, err := s.Get(bucket)
+		if err != nil || len(doc) == 0 {
+			return nil, err
+		}
+		return config.ReadXML(bytes.NewReader(doc), bucket)
+	})
+}
+
 // Apply makes doc the configuration of bucket in the index (nil or empty:
 // none), without writing it to the store: it is for a configuration that
 // another gateway stored in a shared ConfigStore, as a watch of the store
 // reports it. A document that cannot be read, or whose rules overlap, is
-// refused with an error and changes nothing.
+// refused with an error and changes nothing. With a RuleCache, Apply drops
+// the bucket's cached rules instead (the next event reloads them from the
+// store) and does not change the buckets gauge.
 func (g *Gateway) Apply(bucket string, doc []byte) error {
+	if g.cfg.RuleCache != nil {
+		g.cfg.RuleCache.Invalidate(bucket)
+		return nil
+	}
 	var rules []match.Rule
 	if len(doc) > 0 {
 		var err error

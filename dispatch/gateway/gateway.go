@@ -41,6 +41,7 @@ import (
 
 	"github.com/notifymux/notifymux/dispatch"
 	"github.com/notifymux/notifymux/dispatch/gateway/sigv4"
+	"github.com/notifymux/notifymux/dispatch/rulecache"
 	"github.com/notifymux/notifymux/match"
 	"github.com/notifymux/notifymux/match/config"
 )
@@ -67,6 +68,13 @@ type Config struct {
 	// Pipeline receives the ingested records. Required for POST /events
 	// (without it ingest answers 503), unless Publisher is set.
 	Pipeline *dispatch.Pipeline
+	// RuleCache, if set, gives ingest the rules of each bucket, loaded on
+	// a miss from Store while the request waits (build it with
+	// StoreLoader), instead of an Index holding every bucket's rules: for
+	// more configured buckets than fit in memory. New then puts no rules
+	// in Index (it only counts the stored configurations), and a PUT or
+	// Apply drops the bucket's cached rules. The caller closes it.
+	RuleCache *rulecache.Cache
 	// Publisher, if set, receives the ingested records instead of
 	// Pipeline: a durable stage such as dispatch/jetstream's Publisher,
 	// whose refusal of a full stream (it matches dispatch.ErrQueueFull) is
@@ -231,6 +239,12 @@ func (g *Gateway) load() error {
 		n   int
 	)
 	err := g.cfg.Store.All(4*runtime.GOMAXPROCS(0), func(bucket string, doc []byte) error {
+		if g.cfg.RuleCache != nil { // rules are loaded when events come
+			mu.Lock()
+			n++
+			mu.Unlock()
+			return nil
+		}
 		rules, err := config.ReadXML(bytes.NewReader(doc), bucket)
 		if err != nil {
 			return fmt.Errorf("gateway: stored configuration of bucket %q (%s): %w", bucket, g.cfg.Store.Dir(), err)

@@ -64,8 +64,13 @@ func newIngester(g *Gateway) (*ingester, error) {
 	if g.cfg.Pipeline != nil {
 		pub = g.cfg.Pipeline
 	}
+	var rules dispatch.RuleSource
+	if g.cfg.RuleCache != nil {
+		rules = g.cfg.RuleCache
+	}
 	r, err := dispatch.NewRouter(dispatch.RouterConfig{
 		Index:           g.index,
+		Rules:           rules,
 		Pipeline:        pub,
 		AppID:           g.cfg.AppID,
 		Region:          g.cfg.RecordRegion,

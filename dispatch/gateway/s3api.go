@@ -223,7 +223,9 @@ func (g *Gateway) putNotification(w http.ResponseWriter, req *request, bucket st
 		req.err = err.Error()
 		return
 	}
-	if err := g.index.Replace(bucket, n.Rules); err != nil { // never expected: checked above
+	if g.cfg.RuleCache != nil {
+		g.cfg.RuleCache.Invalidate(bucket)
+	} else if err := g.index.Replace(bucket, n.Rules); err != nil { // never expected: checked above
 		fail(ErrInternal, "")
 		req.err = err.Error()
 		return
