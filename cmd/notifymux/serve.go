@@ -326,6 +326,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
+		stopWatch()
 		stopDelivery(context.Background())
 		return fail("%v", err)
 	}

@@ -206,7 +206,7 @@ func (s *durableStage) watchConfigs(g *gateway.Gateway, log *slog.Logger) (stop 
 			}
 		}
 	}()
-	return func() { cancel(); <-done }
+	return func() { cancel(); <-done } // waits until no more log lines come from the watch
 }
 
 // where describes the NATS server for the log.
