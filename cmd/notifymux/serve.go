@@ -35,6 +35,7 @@ import (
 	"github.com/notifymux/notifymux/dispatch/gateway"
 	"github.com/notifymux/notifymux/dispatch/gateway/prommetrics"
 	js "github.com/notifymux/notifymux/dispatch/jetstream"
+	"github.com/notifymux/notifymux/dispatch/rulecache"
 )
 
 func init() {
@@ -99,6 +100,7 @@ type serveOptions struct {
 	backoff, drain    time.Duration
 	maxBody           int64
 	maxInflight       int
+	ruleCacheBytes    int64
 	tlsCert, tlsKey   string
 	secret            []byte // the delivery HMAC key
 	accessKey, s3Key  string
@@ -152,6 +154,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.DurationVar(&o.drain, "drain", 5*time.Second, "after SIGINT or SIGTERM, how long to go on delivering before dead-lettering the rest")
 	fs.Int64Var(&o.maxBody, "max-body", gateway.DefaultMaxBody, "the largest request body in bytes (413 over it)")
 	fs.IntVar(&o.maxInflight, "max-inflight", gateway.DefaultMaxInflight, "ingest requests served at once (503 with Retry-After past it)")
+	fs.Int64Var(&o.ruleCacheBytes, "rule-cache-bytes", 0, "if positive, keep only the rules of hot buckets in memory, in a cache of about this many bytes, and load the others from the store when their events come (for more buckets than fit in memory); 0 holds every bucket's rules")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "a PEM certificate file: serve HTTPS (with -tls-key)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "the PEM key file of -tls-cert")
 	o.durable.register(fs)
@@ -279,7 +282,16 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		recordRegion = o.region
 	}
 	var missingRegion sync.Map
+	var ruleCache *rulecache.Cache
+	if o.ruleCacheBytes > 0 {
+		if ruleCache, err = rulecache.New(rulecache.Config{Loader: gateway.StoreLoader(store), MaxBytes: o.ruleCacheBytes}); err != nil {
+			stopDelivery(context.Background())
+			return fail("-rule-cache-bytes: %v", err)
+		}
+		defer ruleCache.Close()
+	}
 	g, err := gateway.New(gateway.Config{
+		RuleCache:    ruleCache,
 		Store:        store,
 		Pipeline:     p,
 		Publisher:    publisher,
@@ -475,6 +487,7 @@ func (o *serveOptions) check(fs *flag.FlagSet, format, policy string, stderr io.
 		{"-drain", o.drain < 0, "0 or more"},
 		{"-max-body", o.maxBody < 1, "at least 1"},
 		{"-max-inflight", o.maxInflight < 1, "at least 1"},
+		{"-rule-cache-bytes", o.ruleCacheBytes < 0, "0 (off) or more"},
 	} {
 		if c.bad {
 			return usageError(stderr, "serve", "%s %s: want %s", c.name, fs.Lookup(c.name[1:]).Value, c.want)

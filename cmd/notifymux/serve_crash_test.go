@@ -253,3 +253,41 @@ func TestServeDurableShutdown(t *testing.T) {
 		}
 	}
 }
+
+// TestServeRuleCache: with -rule-cache-bytes, durable serve loads a
+// bucket's rules from the key-value bucket when its events come, and
+// follows a new PUT.
+func TestServeRuleCache(t *testing.T) {
+	const secret = "rule-cache"
+	fn := newKeyCounter(t, secret)
+	dir := t.TempDir()
+	s := startServe(t, map[string]string{"NOTIFYMUX_SECRET": secret}, "-addr", "127.0.0.1:0", "-data", dir, "-to", fn.srv.URL,
+		"-max-wait", "5ms", "-rule-cache-bytes", "1048576")
+	token := readSecretFile(t, dir, "ingest-token")
+	ak, sk := readSecretFile(t, dir, "access-key"), readSecretFile(t, dir, "secret-key")
+	line := func(key string) string {
+		return fmt.Sprintf(`{"bucket":"photos","event":"cos:ObjectCreated:Put","key":%q,"region":"ap-guangzhou"}`, key) + "\n"
+	}
+	if _, ans := ingest(t, s, token, line("images/a.jpg")); !strings.Contains(ans, `"unmatched":1`) {
+		t.Fatalf("before any configuration: %s", ans)
+	}
+	setRules(t, s, ak, sk, "photos", "images/")
+	if _, ans := ingest(t, s, token, line("images/b.jpg")); !strings.Contains(ans, `"matched":1`) {
+		t.Fatalf("after the PUT: %s", ans)
+	}
+	setRules(t, s, ak, sk, "photos", "docs/")
+	if _, ans := ingest(t, s, token, line("images/c.jpg")+line("docs/d.pdf")); !strings.Contains(ans, `"matched":1`) || !strings.Contains(ans, `"unmatched":1`) {
+		t.Fatalf("after the second PUT: %s", ans)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		fn.mu.Lock()
+		b, d := fn.keys["images/b.jpg"], fn.keys["docs/d.pdf"]
+		fn.mu.Unlock()
+		if b == 1 && d == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the matched records were not delivered")
+		}
+	}
+}

@@ -201,6 +201,7 @@ func TestServeUsage(t *testing.T) {
 		{nil, []string{"-durable=false", "-nats", "nats://127.0.0.1:1"}, "-nats and -nats-listen need -durable"},
 		{nil, []string{"-ack-wait", "10ms"}, "-ack-wait 10ms: want at least 1s"},
 		{nil, []string{"-replicas", "2"}, "-replicas 2: want 1, 3 or 5"},
+		{nil, []string{"-rule-cache-bytes", "-1"}, "-rule-cache-bytes -1: want 0 (off) or more"},
 		{map[string]string{"NOTIFYMUX_STREAM_MAX_BYTES": "0"}, nil, "-stream-max-bytes and -dead-max-bytes: want at least 1"},
 	}
 	for _, tt := range tests {
