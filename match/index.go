@@ -37,7 +37,6 @@ package match
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -61,6 +60,11 @@ type Index struct {
 	mu      sync.Mutex         // serialises writers; guards buckets
 	buckets map[string]*bucket // write side: bucket name → bucket
 	n       atomic.Int64
+
+	// smallLimit is the most rules a bucket may hold and still be
+	// matched on copies in its view: smallBucket, except in tests of
+	// this package, which set 0 to put every bucket on the tables.
+	smallLimit int
 }
 
 // view is one immutable version of a bucket's read side.
@@ -108,17 +112,6 @@ type smallRule struct {
 
 // The offsets of smallRule cannot overflow.
 const _ = uint16(2 * smallBucket * MaxFilterLen)
-
-// smallLimit is the threshold in use. Tests of this package set it to 0 to
-// exercise the tables with small rule sets; tests of other packages (the
-// fuzz oracle) do the same by setting the environment variable
-// NOTIFYMUX_MATCH_TABLES=1, which is meant for nothing else.
-var smallLimit = func() int {
-	if os.Getenv("NOTIFYMUX_MATCH_TABLES") == "1" {
-		return 0
-	}
-	return smallBucket
-}()
 
 // probe is one length at which Match looks a key's prefix up, with the last
 // bytes that stored prefixes of that length end with. Prefixes usually end
@@ -203,15 +196,16 @@ func newRuleSet(rs []*Rule) (ruleSet, EventSet) {
 
 // bucket is the write side of one bucket.
 type bucket struct {
-	name     string
-	prefixes *radix.Tree       // prefix → *prefixEntry
-	ids      map[string]*Rule  // rule ID → rule
-	ends     map[lenByte]int32 // (length, last byte) → number of stored prefixes
-	sends    map[lenByte]int32 // (prefix length, suffix's last byte&63, 64 for "") → number of rules
-	reprobe  bool              // ends or sends gained or lost a key since the last view
-	events   [MaxEvent + 1]int32
-	cur      *view  // the newest view (what readers see, once published)
-	gen      uint64 // nonzero while a bulk build owns b's new nodes
+	name       string
+	prefixes   *radix.Tree       // prefix → *prefixEntry
+	ids        map[string]*Rule  // rule ID → rule
+	ends       map[lenByte]int32 // (length, last byte) → number of stored prefixes
+	sends      map[lenByte]int32 // (prefix length, suffix's last byte&63, 64 for "") → number of rules
+	reprobe    bool              // ends or sends gained or lost a key since the last view
+	events     [MaxEvent + 1]int32
+	cur        *view  // the newest view (what readers see, once published)
+	gen        uint64 // nonzero while a bulk build owns b's new nodes
+	smallLimit int    // the Index's smallLimit
 }
 
 // gens hands out build generations; see hset.
@@ -233,11 +227,17 @@ func lastBit(suffix string) uint64 {
 }
 
 // New returns an empty Index.
-func New() *Index { return &Index{buckets: make(map[string]*bucket)} }
+func New() *Index { return newIndex(smallBucket) }
+
+// newIndex returns an empty Index whose buckets of at most smallLimit rules
+// (and at most smallBucket) are matched on copies in their views.
+func newIndex(smallLimit int) *Index {
+	return &Index{buckets: make(map[string]*bucket), smallLimit: smallLimit}
+}
 
 // newBucket returns an empty bucket with room for about n rules.
-func newBucket(name string, n int) *bucket {
-	return &bucket{name: name, prefixes: radix.New(), ids: make(map[string]*Rule, n), ends: make(map[lenByte]int32), sends: make(map[lenByte]int32)}
+func newBucket(name string, n, smallLimit int) *bucket {
+	return &bucket{name: name, smallLimit: smallLimit, prefixes: radix.New(), ids: make(map[string]*Rule, n), ends: make(map[lenByte]int32), sends: make(map[lenByte]int32)}
 }
 
 func viewName(v *view) string { return v.name }
@@ -378,7 +378,7 @@ func (x *Index) Add(r Rule) error {
 	defer x.mu.Unlock()
 	b := x.buckets[r.Bucket]
 	if b == nil {
-		b = newBucket(r.Bucket, 0)
+		b = newBucket(r.Bucket, 0, x.smallLimit)
 	}
 	if err := b.check(&r); err != nil {
 		return err
@@ -420,7 +420,7 @@ func (x *Index) AddAll(rules []Rule) error {
 			if old != nil {
 				n += len(old.ids)
 			}
-			b = newBucket(r.Bucket, n)
+			b = newBucket(r.Bucket, n, x.smallLimit)
 			b.gen = gen
 			if old != nil {
 				for _, h := range old.ids {
@@ -505,7 +505,7 @@ func (x *Index) Remove(bucket, id string) bool {
 // is unchanged. An empty or nil rules removes the bucket's configuration.
 // Matches running during Replace see either the old rules or the new ones.
 func (x *Index) Replace(bucket string, rules []Rule) error {
-	nb := newBucket(bucket, len(rules))
+	nb := newBucket(bucket, len(rules), x.smallLimit)
 	nb.gen = gens.Add(1)
 	for i := range rules {
 		r := rules[i]
@@ -932,7 +932,7 @@ func (b *bucket) update(r *Rule, edit func([]*Rule) []*Rule) {
 		}
 	}
 	switch {
-	case len(b.ids) <= min(smallLimit, smallBucket):
+	case len(b.ids) <= min(b.smallLimit, smallBucket):
 		// A small bucket is matched on the copies setSmall makes and
 		// checked against each of its rules: it keeps no tables.
 		nv.tab, nv.probes = nil, nil
@@ -970,7 +970,7 @@ func (b *bucket) update(r *Rule, edit func([]*Rule) []*Rule) {
 			nv.probes = old.probes // immutable once published; shared
 		}
 	}
-	nv.setSmall(b, smallLimit)
+	nv.setSmall(b, b.smallLimit)
 	nv.mask = 0
 	for e, n := range b.events {
 		if n > 0 {

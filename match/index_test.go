@@ -25,15 +25,13 @@ func mustSet(t testing.TB, names ...string) EventSet {
 func TestMatchIndependentPrefixSuffix(t *testing.T) {
 	for _, limit := range []int{smallBucket, 0} {
 		t.Run(fmt.Sprint("small=", limit), func(t *testing.T) {
-			defer func(old int) { smallLimit = old }(smallLimit)
-			smallLimit = limit
-			testMatchIndependentPrefixSuffix(t)
+			testMatchIndependentPrefixSuffix(t, limit)
 		})
 	}
 }
 
-func testMatchIndependentPrefixSuffix(t *testing.T) {
-	x := New()
+func testMatchIndependentPrefixSuffix(t *testing.T, limit int) {
+	x := newIndex(limit)
 	put := mustSet(t, "cos:ObjectCreated:*")
 	rules := []Rule{
 		{ID: "ab-bc", Bucket: "b", Events: put, Prefix: "ab", Suffix: "bc", Target: "f1"},
@@ -175,14 +173,12 @@ var tinyEvents = []EventSet{ObjectCreated, ObjectCreatedPut.Set(), ObjectCreated
 func TestIndexAgainstLinear(t *testing.T) {
 	for _, limit := range []int{smallBucket, 0} {
 		t.Run(fmt.Sprint("small=", limit), func(t *testing.T) {
-			defer func(old int) { smallLimit = old }(smallLimit)
-			smallLimit = limit
-			testIndexAgainstLinear(t)
+			testIndexAgainstLinear(t, limit)
 		})
 	}
 }
 
-func testIndexAgainstLinear(t *testing.T) {
+func testIndexAgainstLinear(t *testing.T, limit int) {
 	var keys []string
 	var gen func(string)
 	gen = func(s string) {
@@ -196,7 +192,7 @@ func testIndexAgainstLinear(t *testing.T) {
 	gen("")
 	for seed := uint64(0); seed < 60; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 1))
-		x, lin := New(), linear{}
+		x, lin := newIndex(limit), linear{}
 		for i := 0; i < 40; i++ {
 			r := Rule{ID: fmt.Sprint("r", i), Bucket: []string{"b1", "b2"}[rng.IntN(2)],
 				Events: tinyEvents[rng.IntN(len(tinyEvents))], Prefix: tinyString(rng, 3), Suffix: tinyString(rng, 3), Target: "f"}
@@ -284,9 +280,7 @@ func TestReplace(t *testing.T) {
 }
 
 func TestRemoveKeepsOthers(t *testing.T) {
-	defer func(old int) { smallLimit = old }(smallLimit)
-	smallLimit = 0
-	x := New()
+	x := newIndex(0)
 	for i, s := range []string{".jpg", ".png", "g", ""} {
 		ev := ObjectCreatedPut.Set()
 		if s == "g" || s == "" {
@@ -346,9 +340,7 @@ func TestMatchAllocatesNothing(t *testing.T) {
 func TestMatchChecksBucketName(t *testing.T) {
 	for _, limit := range []int{smallBucket, 0} {
 		t.Run(fmt.Sprint("smallLimit=", limit), func(t *testing.T) {
-			defer func(old int) { smallLimit = old }(smallLimit)
-			smallLimit = limit
-			x := New()
+			x := newIndex(limit)
 			if err := x.Add(Rule{ID: "r", Bucket: "photos", Events: ObjectCreated, Suffix: "a", Target: "f"}); err != nil {
 				t.Fatal(err)
 			}
@@ -374,15 +366,13 @@ func TestMatchChecksBucketName(t *testing.T) {
 func TestConcurrentMatch(t *testing.T) {
 	for _, limit := range []int{smallBucket, 0} {
 		t.Run(fmt.Sprint("small=", limit), func(t *testing.T) {
-			defer func(old int) { smallLimit = old }(smallLimit)
-			smallLimit = limit
-			testConcurrentMatch(t)
+			testConcurrentMatch(t, limit)
 		})
 	}
 }
 
-func testConcurrentMatch(t *testing.T) {
-	x := New()
+func testConcurrentMatch(t *testing.T, limit int) {
+	x := newIndex(limit)
 	stable := Rule{ID: "stable", Bucket: "b", Events: ObjectRemove, Prefix: "keep/", Target: "s"}
 	if err := x.Add(stable); err != nil {
 		t.Fatal(err)
@@ -491,19 +481,17 @@ func TestAddAll(t *testing.T) {
 func TestBucketSizeTransitions(t *testing.T) {
 	for _, limit := range []int{smallBucket, 0} {
 		t.Run(fmt.Sprint("small=", limit), func(t *testing.T) {
-			defer func(old int) { smallLimit = old }(smallLimit)
-			smallLimit = limit
-			testBucketSizeTransitions(t)
+			testBucketSizeTransitions(t, limit)
 		})
 	}
 }
 
-func testBucketSizeTransitions(t *testing.T) {
+func testBucketSizeTransitions(t *testing.T, limit int) {
 	buckets := []string{"b1", "b2"}
 	up, down := 0, 0
 	for seed := uint64(0); seed < 30; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
-		x, lin := New(), linear{}
+		x, lin := newIndex(limit), linear{}
 		nextID := 0
 		rule := func(bucket string) Rule {
 			nextID++
