@@ -9,8 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-
-	"github.com/cespare/xxhash/v2"
 )
 
 func mustSet(t testing.TB, names ...string) EventSet {
@@ -333,10 +331,10 @@ func TestMatchAllocatesNothing(t *testing.T) {
 	}
 }
 
-// TestMatchChecksBucketName plants a bucket's view in the bucket table under
-// the hashes of other names, as a 64-bit hash collision would, and checks
-// that Match answers those names with nothing, on the small path and on
-// the tables.
+// TestMatchChecksBucketName plants a bucket's block in the bucket table
+// under the hashes of other names, as a 64-bit hash collision would, and
+// checks that Match answers those names with nothing, on the small path and
+// on the prefix table.
 func TestMatchChecksBucketName(t *testing.T) {
 	for _, limit := range []int{smallBucket, 0} {
 		t.Run(fmt.Sprint("smallLimit=", limit), func(t *testing.T) {
@@ -344,19 +342,55 @@ func TestMatchChecksBucketName(t *testing.T) {
 			if err := x.Add(Rule{ID: "r", Bucket: "photos", Events: ObjectCreated, Suffix: "a", Target: "f"}); err != nil {
 				t.Fatal(err)
 			}
-			v := x.views.Load().find(xxhash.Sum64String("photos")).val
+			blk := x.table.Load().find("photos")
 			for _, other := range []string{"otos", "s", "", "photosa", "sa", "aphotos"} {
-				root := hset(x.views.Load(), xxhash.Sum64String(other), 0, other, v, false, viewName, 0)
+				table := x.table.Load().grown(4)
+				table.insert(slotHash(other), blk)
 				y := &Index{}
-				y.views.Store(root)
+				y.table.Store(table)
 				if r, ok := y.Match(other, ObjectCreatedPut, "a"); ok {
-					t.Errorf("Match(%q, …) with photos' view under its hash = rule %q, want none", other, r.ID)
+					t.Errorf("Match(%q, …) with photos' block under its hash = rule %q, want none", other, r.ID)
 				}
 				if _, ok := y.Match("photos", ObjectCreatedPut, "a"); !ok {
 					t.Errorf("Match(photos) fails once %q's hash is planted", other)
 				}
 			}
 		})
+	}
+}
+
+// TestMatchChecksPrefix plants a rule's entry in a large bucket's prefix
+// table under the hashes of other prefixes of the key, as a hash collision
+// would, and checks that Match does not take it for a rule of that prefix,
+// for prefixes of up to 8, up to 16 and more bytes.
+func TestMatchChecksPrefix(t *testing.T) {
+	for _, prefix := range []string{"ab/", "abcdefgh/", "abcdefghijklmnop/", "abcdefghijklmnopqrstuvwxyz/"} {
+		x := newIndex(0)
+		r := Rule{ID: "r", Bucket: "b", Events: ObjectCreated, Prefix: prefix, Suffix: ".jpg", Target: "f"}
+		if err := x.Add(r); err != nil {
+			t.Fatal(err)
+		}
+		held := x.table.Load().find("b")
+		for _, other := range []string{"xb/", "xbcdefgh/", "abcdefghijklmnoX/", "abcdefghijXlmnopqrstuvwxyz/", "abcdefghijklmnopqrstuvwxyZ/"} {
+			key := other + "cat.jpg"
+			// A rule of the other prefix's length, so the length is probed.
+			fake := &Rule{ID: "fake", Bucket: "b", Events: ObjectCreated, Prefix: prefix, Suffix: ".jpg", Target: "f"}
+			blk := *held
+			blk.prefixes = make([]prefixSlot, len(held.prefixes))
+			blk.probes = append([]probe{{length: uint16(len(other)), lastBytes: [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}, suffixEnds: ^uint64(0)}}, held.probes...)
+			slices.SortFunc(blk.probes, func(a, b probe) int { return int(a.length) - int(b.length) })
+			h := slotHash(other)
+			s := &blk.prefixes[h&blk.slotMask]
+			s.entry = newEntry(fake)
+			s.entry.prefixLen = uint16(len(other)) // the length matches, the bytes do not
+			s.hash.Store(h)
+			if got := blk.match(ObjectCreatedPut.Set(), key); got != nil {
+				t.Errorf("prefix %q planted under %q's hash: match(%q) = rule %q, want none", prefix, other, key, got.ID)
+			}
+		}
+		if got, ok := x.Match("b", ObjectCreatedPut, prefix+"cat.jpg"); !ok || got != r {
+			t.Errorf("Match(%q) = %+v, %v; want %+v", prefix+"cat.jpg", got, ok, r)
+		}
 	}
 }
 

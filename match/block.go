@@ -1,0 +1,169 @@
+// This file implements a bucket's block, the one place Match reads a
+// bucket's rules from, and the lookup on it.
+//
+// A small bucket (at most smallBucket rules; COS allows ten) is one
+// allocation: the bucket's name, the union of its events, and a ruleEntry
+// per rule (entry.go), which Match tests in turn. A lookup is then the
+// bucket table's slot and this block: two cache misses, the block's lines
+// being adjacent. A change builds a new block and swaps it in.
+//
+// A larger bucket's block holds, besides its name and events, the distinct
+// lengths of its stored prefixes (probes) and an open-addressing table of
+// prefixSlots, each holding one rule's entry inline and the hash of its
+// prefix; rules that share a prefix take one slot each in the same run.
+// Match takes each length up to the key's length, skips it when the key's
+// byte there ends no stored prefix of that length or when no rule of that
+// length has a suffix ending in the key's last byte (probe), and otherwise
+// probes the table once with the hash of the key's prefix of that length:
+// one far cache miss per probe, which lands on the rule's entry. Prefixes
+// usually end in '/', so most lengths are skipped.
+//
+// The prefix table is changed in place, like the bucket table (table.go): a
+// new rule's slot is filled before its hash is stored, a removed rule's slot
+// is marked deleted and only reused when the writer copies the table into a
+// larger one, which it then publishes in a new block. A new block is also
+// built when the probes or the events change; it shares the prefix table.
+
+package match
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// smallBucket is the most rules a bucket may hold for Match to test each of
+// them in turn. Testing twelve entries reads 9 adjacent cache lines; a larger
+// bucket pays one probe per candidate prefix length instead.
+const smallBucket = 12
+
+// block is one immutable version of a bucket's read side, except that the
+// prefix table of a large bucket is changed in place (see the file comment).
+type block struct {
+	name  string
+	mask  EventSet    // every event some rule of the bucket holds
+	small []ruleEntry // the rules of a small bucket, in this allocation; nil when large
+	// A large bucket:
+	probes    []probe      // one per distinct stored prefix length, ascending
+	prefixes  []prefixSlot // a power of two of slots; nil when small
+	slotMask  uint64       // len(prefixes) - 1
+	nameBytes [48]byte     // storage for name when it fits, so comparing it costs no miss
+}
+
+// probe is one length at which Match looks a key's prefix up, with the last
+// bytes that stored prefixes of that length end with. Testing key[l-1]
+// against last skips most lengths without touching the table: for
+// users/<i>/ prefixes only the length at which the key has its second '/'
+// is probed. suffixEnds does the same for the key's last byte: bit c&63 is
+// set when a rule whose prefix has length l has a suffix ending with byte c
+// (every bit for an empty suffix).
+type probe struct {
+	length     uint16
+	lastBytes  [4]uint64 // bit c set when a stored prefix of this length ends with byte c
+	suffixEnds uint64
+}
+
+// prefixSlot is one slot of a large bucket's prefix table: the hash of the
+// rule's prefix (slotHash; 0 empty, 1 deleted) and the rule's entry.
+type prefixSlot struct {
+	hash  atomic.Uint64
+	entry ruleEntry
+	_     [8]byte // a slot fills one 64-byte line
+}
+
+// A prefix slot is one cache line.
+const _ = uint(64 - unsafe.Sizeof(prefixSlot{}))
+const _ = uint(unsafe.Sizeof(prefixSlot{}) - 64)
+
+// match returns the rule of the block that an event (bit) on key
+// triggers, or nil.
+func (b *block) match(bit EventSet, key string) *Rule {
+	if b.mask&bit == 0 {
+		return nil
+	}
+	k := loadKey(key)
+	if b.prefixes == nil {
+		for i := range b.small {
+			if e := &b.small[i]; e.matches(&k, bit) {
+				return e.rule
+			}
+		}
+		return nil
+	}
+	end := ^uint64(0) // suffixEnds bits that can end key
+	if len(key) > 0 {
+		end = 1 << (key[len(key)-1] & 63)
+	}
+	for i := range b.probes {
+		p := &b.probes[i]
+		l := int(p.length)
+		if l > len(key) {
+			return nil
+		}
+		if p.suffixEnds&end == 0 {
+			continue
+		}
+		if l > 0 {
+			if c := key[l-1]; p.lastBytes[c>>6]&(1<<(c&63)) == 0 {
+				continue
+			}
+		}
+		h := slotHash(key[:l])
+		for j := h & b.slotMask; ; j = (j + 1) & b.slotMask {
+			s := &b.prefixes[j]
+			sh := s.hash.Load()
+			if sh == slotEmpty {
+				break
+			}
+			if sh == h && int(s.entry.prefixLen) == l && s.entry.matches(&k, bit) {
+				return s.entry.rule
+			}
+		}
+	}
+	return nil
+}
+
+// newBlock returns a block for the bucket name with room for n small
+// entries (none when n is 0), allocated with its entries so that a small
+// bucket is one piece of memory.
+func newBlock(name string, n int) *block {
+	var b *block
+	var entries []ruleEntry
+	switch {
+	case n == 0:
+		b = new(block)
+	case n <= 2:
+		x := new(struct {
+			b block
+			e [2]ruleEntry
+		})
+		b, entries = &x.b, x.e[:0]
+	case n <= 4:
+		x := new(struct {
+			b block
+			e [4]ruleEntry
+		})
+		b, entries = &x.b, x.e[:0]
+	case n <= 8:
+		x := new(struct {
+			b block
+			e [8]ruleEntry
+		})
+		b, entries = &x.b, x.e[:0]
+	default:
+		x := new(struct {
+			b block
+			e [smallBucket]ruleEntry
+		})
+		b, entries = &x.b, x.e[:0]
+	}
+	b.small = entries
+	b.name = name
+	if len(name) <= len(b.nameBytes) {
+		copy(b.nameBytes[:], name)
+		b.name = unsafe.String(&b.nameBytes[0], len(name))
+		if name == "" {
+			b.name = ""
+		}
+	}
+	return b
+}
