@@ -39,14 +39,36 @@ const smallBucket = 12
 // block is one immutable version of a bucket's read side, except that the
 // prefix table of a large bucket is changed in place (see the file comment).
 type block struct {
-	name  string
-	mask  EventSet    // every event some rule of the bucket holds
-	small []ruleEntry // the rules of a small bucket, in this allocation; nil when large
+	name      string
+	hot       []hotEntry  // the first test of each rule of a small bucket, in this allocation
+	small     []ruleEntry // the rules of a small bucket, in this allocation, in the order of hot
+	mask      EventSet    // every event some rule of the bucket holds
+	nameBytes [48]byte    // storage for name when it fits, so comparing it costs no miss
 	// A large bucket:
-	probes    []probe      // one per distinct stored prefix length, ascending
-	prefixes  []prefixSlot // a power of two of slots; nil when small
-	slotMask  uint64       // len(prefixes) - 1
-	nameBytes [48]byte     // storage for name when it fits, so comparing it costs no miss
+	probes   []probe      // one per distinct stored prefix length, ascending
+	prefixes []prefixSlot // a power of two of slots; nil when small
+	slotMask uint64       // len(prefixes) - 1
+}
+
+// hotEntry is the part of a small bucket's ruleEntry that Match tests
+// first: events, the prefix's length and its first 8 bytes, in 16 bytes.
+type hotEntry struct {
+	events      uint32 // the rule's events (every Event is below 32)
+	prefixLen   uint16
+	prefixShift uint8  // as ruleEntry.prefixShift
+	prefixHead  uint64 // as ruleEntry.prefixHead
+}
+
+// A hotEntry is 16 bytes.
+const _ = uint(16 - unsafe.Sizeof(hotEntry{}))
+const _ = uint(unsafe.Sizeof(hotEntry{}) - 16)
+
+// Every event fits hotEntry.events.
+const _ = uint(31 - MaxEvent)
+
+// hot returns e's hotEntry.
+func (e *ruleEntry) hot() hotEntry {
+	return hotEntry{events: uint32(e.events), prefixLen: e.prefixLen, prefixHead: e.prefixHead, prefixShift: e.prefixShift}
 }
 
 // probe is one length at which Match looks a key's prefix up, with the last
@@ -82,9 +104,16 @@ func (b *block) match(bit EventSet, key string) *Rule {
 	}
 	k := loadKey(key)
 	if b.prefixes == nil {
-		for i := range b.small {
-			if e := &b.small[i]; e.matches(&k, bit) {
-				return e.rule
+		// The hot entries of ten rules fill three cache lines; the full
+		// entry is read only for the rules that pass them.
+		bit32 := uint32(bit)
+		small := b.small[:len(b.hot)]
+		for i := range b.hot {
+			h := &b.hot[i]
+			if h.events&bit32 != 0 && int(h.prefixLen) <= len(key) && k.head&(^uint64(0)>>h.prefixShift) == h.prefixHead {
+				if e := &small[i]; e.matches(&k, bit) {
+					return e.rule
+				}
 			}
 		}
 		return nil
@@ -124,9 +153,10 @@ func (b *block) match(bit EventSet, key string) *Rule {
 
 // newBlock returns a block for the bucket name with room for n small
 // entries (none when n is 0), allocated with its entries so that a small
-// bucket is one piece of memory.
+// bucket is one piece of memory: the header, the hot entries, the entries.
 func newBlock(name string, n int) *block {
 	var b *block
+	var hot []hotEntry
 	var entries []ruleEntry
 	switch {
 	case n == 0:
@@ -134,29 +164,33 @@ func newBlock(name string, n int) *block {
 	case n <= 2:
 		x := new(struct {
 			b block
+			h [2]hotEntry
 			e [2]ruleEntry
 		})
-		b, entries = &x.b, x.e[:0]
+		b, hot, entries = &x.b, x.h[:0], x.e[:0]
 	case n <= 4:
 		x := new(struct {
 			b block
+			h [4]hotEntry
 			e [4]ruleEntry
 		})
-		b, entries = &x.b, x.e[:0]
+		b, hot, entries = &x.b, x.h[:0], x.e[:0]
 	case n <= 8:
 		x := new(struct {
 			b block
+			h [8]hotEntry
 			e [8]ruleEntry
 		})
-		b, entries = &x.b, x.e[:0]
+		b, hot, entries = &x.b, x.h[:0], x.e[:0]
 	default:
 		x := new(struct {
 			b block
+			h [smallBucket]hotEntry
 			e [smallBucket]ruleEntry
 		})
-		b, entries = &x.b, x.e[:0]
+		b, hot, entries = &x.b, x.h[:0], x.e[:0]
 	}
-	b.small = entries
+	b.hot, b.small = hot, entries
 	b.name = name
 	if len(name) <= len(b.nameBytes) {
 		copy(b.nameBytes[:], name)

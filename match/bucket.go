@@ -232,7 +232,8 @@ func (b *bucket) build() *block {
 	if b.small() {
 		nb := newBlock(b.name, len(b.ids))
 		for _, r := range b.ids {
-			nb.small = append(nb.small, newEntry(r))
+			e := newEntry(r)
+			nb.hot, nb.small = append(nb.hot, e.hot()), append(nb.small, e)
 		}
 		nb.mask = b.mask()
 		b.reprobe = true // probes were not kept up to date

@@ -28,9 +28,8 @@
 package match
 
 import (
+	"hash/maphash"
 	"sync/atomic"
-
-	"github.com/cespare/xxhash/v2"
 )
 
 // Reserved slot hashes.
@@ -40,8 +39,13 @@ const (
 	hashTopBit  = 1 << 63 // set in every stored hash, so it is never 0 or 1
 )
 
+// hashSeed seeds every hash of the index. The tables live in memory only,
+// so the hashes need not be stable across processes; a random seed keeps
+// an adversary from choosing bucket names or prefixes that collide.
+var hashSeed = maphash.MakeSeed()
+
 // slotHash returns the hash a slot stores for s.
-func slotHash(s string) uint64 { return xxhash.Sum64String(s) | hashTopBit }
+func slotHash(s string) uint64 { return maphash.String(hashSeed, s) | hashTopBit }
 
 // bucketTable is one generation of the bucket table.
 type bucketTable struct {
