@@ -102,7 +102,12 @@ func (b *block) match(bit EventSet, key string) *Rule {
 	if b.mask&bit == 0 {
 		return nil
 	}
-	k := loadKey(key)
+	var k keyBytes
+	if len(key) >= 8 {
+		k = keyBytes{s: key, head: load64(key, 0), tail: load64(key, len(key)-8)}
+	} else {
+		k = loadKey(key)
+	}
 	if b.prefixes == nil {
 		// The hot entries of ten rules fill three cache lines; the full
 		// entry is read only for the rules that pass them.
