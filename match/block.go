@@ -16,7 +16,10 @@
 // length has a suffix ending in the key's last byte (probe), and otherwise
 // probes the table once with the hash of the key's prefix of that length:
 // one far cache miss per probe, which lands on the rule's entry. Prefixes
-// usually end in '/', so most lengths are skipped.
+// usually end in '/', so most lengths are skipped. The probes are kept in
+// the block's own allocation, and the slots of up to eight candidate
+// lengths are touched before any is searched, so that with nested prefixes
+// their misses overlap instead of following one another.
 //
 // The prefix table is changed in place, like the bucket table (table.go): a
 // new rule's slot is filled before its hash is stored, a removed rule's slot
@@ -127,45 +130,96 @@ func (b *block) match(bit EventSet, key string) *Rule {
 	if len(key) > 0 {
 		end = 1 << (key[len(key)-1] & 63)
 	}
-	for i := range b.probes {
-		p := &b.probes[i]
-		l := int(p.length)
-		if l > len(key) {
-			return nil
-		}
-		if p.suffixEnds&end == 0 {
-			continue
-		}
-		if l > 0 {
-			if c := key[l-1]; p.lastBytes[c>>6]&(1<<(c&63)) == 0 {
-				continue
-			}
-		}
-		h := slotHash(key[:l])
-		for j := h & b.slotMask; ; j = (j + 1) & b.slotMask {
-			s := &b.prefixes[j]
-			sh := s.hash.Load()
-			if sh == slotEmpty {
+	// The candidate lengths are taken eight at a time: first each one's
+	// slot is hashed and touched, so that their cache misses overlap,
+	// then the runs are searched in order of length.
+	var hashes [8]uint64
+	var lengths [8]int
+	for i := 0; i < len(b.probes); {
+		n := 0
+		for ; i < len(b.probes) && n < len(hashes); i++ {
+			p := &b.probes[i]
+			l := int(p.length)
+			if l > len(key) {
+				i = len(b.probes)
 				break
 			}
-			if sh == h && int(s.entry.prefixLen) == l && s.entry.matches(&k, bit) {
-				return s.entry.rule
+			if p.suffixEnds&end == 0 {
+				continue
+			}
+			if l > 0 {
+				if c := key[l-1]; p.lastBytes[c>>6]&(1<<(c&63)) == 0 {
+					continue
+				}
+			}
+			h := slotHash(key[:l])
+			b.prefixes[h&b.slotMask].hash.Load()
+			hashes[n], lengths[n] = h, l
+			n++
+		}
+		for c := range n {
+			h, l := hashes[c], lengths[c]
+			for j := h & b.slotMask; ; j = (j + 1) & b.slotMask {
+				s := &b.prefixes[j]
+				sh := s.hash.Load()
+				if sh == slotEmpty {
+					break
+				}
+				if sh == h && int(s.entry.prefixLen) == l && s.entry.matches(&k, bit) {
+					return s.entry.rule
+				}
 			}
 		}
 	}
 	return nil
 }
 
-// newBlock returns a block for the bucket name with room for n small
-// entries (none when n is 0), allocated with its entries so that a small
+// newLargeBlock returns a block for the large bucket name, allocated with
+// room for its probes so that they share its cache lines.
+func newLargeBlock(name string, probes []probe) *block {
+	var b *block
+	var room []probe
+	switch n := len(probes); {
+	case n <= 4:
+		x := new(struct {
+			b block
+			p [4]probe
+		})
+		b, room = &x.b, x.p[:0]
+	case n <= 8:
+		x := new(struct {
+			b block
+			p [8]probe
+		})
+		b, room = &x.b, x.p[:0]
+	case n <= 16:
+		x := new(struct {
+			b block
+			p [16]probe
+		})
+		b, room = &x.b, x.p[:0]
+	case n <= 32:
+		x := new(struct {
+			b block
+			p [32]probe
+		})
+		b, room = &x.b, x.p[:0]
+	default:
+		b, room = new(block), make([]probe, 0, n)
+	}
+	b.setName(name)
+	b.probes = append(room, probes...)
+	return b
+}
+
+// newBlock returns a block for the small bucket name with room for n
+// entries, allocated with its entries so that a small
 // bucket is one piece of memory: the header, the hot entries, the entries.
 func newBlock(name string, n int) *block {
 	var b *block
 	var hot []hotEntry
 	var entries []ruleEntry
 	switch {
-	case n == 0:
-		b = new(block)
 	case n <= 2:
 		x := new(struct {
 			b block
@@ -196,13 +250,15 @@ func newBlock(name string, n int) *block {
 		b, hot, entries = &x.b, x.h[:0], x.e[:0]
 	}
 	b.hot, b.small = hot, entries
+	b.setName(name)
+	return b
+}
+
+// setName sets b.name to a copy of name in b.nameBytes when it fits.
+func (b *block) setName(name string) {
 	b.name = name
-	if len(name) <= len(b.nameBytes) {
+	if name != "" && len(name) <= len(b.nameBytes) {
 		copy(b.nameBytes[:], name)
 		b.name = unsafe.String(&b.nameBytes[0], len(name))
-		if name == "" {
-			b.name = ""
-		}
 	}
-	return b
 }

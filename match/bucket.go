@@ -239,8 +239,8 @@ func (b *bucket) build() *block {
 		b.reprobe = true // probes were not kept up to date
 		return nb
 	}
-	nb := newBlock(b.name, 0)
-	nb.mask, nb.probes = b.mask(), b.probes()
+	nb := newLargeBlock(b.name, b.probes())
+	nb.mask = b.mask()
 	size := 16
 	for size < 2*len(b.ids) {
 		size *= 2
@@ -288,11 +288,12 @@ func (b *bucket) sync(r *Rule, added bool) *block {
 		}
 	}
 	if m := b.mask(); m != old.mask || b.reprobe {
-		nb := newBlock(b.name, 0)
-		nb.mask, nb.probes = m, old.probes
+		probes := old.probes
 		if b.reprobe {
-			nb.probes = b.probes()
+			probes = b.probes()
 		}
+		nb := newLargeBlock(b.name, probes)
+		nb.mask = m
 		nb.prefixes, nb.slotMask = old.prefixes, old.slotMask
 		b.block = nb
 	}
