@@ -663,3 +663,89 @@ func checkAgainstLinear(t *testing.T, where string, x *Index, lin linear, bucket
 		t.Fatalf("%s: Len = %d, want %d", where, x.Len(), n)
 	}
 }
+
+// TestTornReads runs readers against a writer that moves a bucket back and
+// forth across the small-bucket limit with rules whose prefixes pass 16
+// bytes and whose suffixes pass 8 (so Match also reads their strings),
+// creates and deletes buckets (so the bucket table fills, grows and marks
+// slots deleted) and commits AddAlls across buckets, on both paths. Every
+// rule's Target spells its ID, prefix and suffix, so a rule assembled from
+// two versions, or an entry that does not belong to its rule, shows; run it
+// with -race.
+func TestTornReads(t *testing.T) {
+	for _, limit := range []int{smallBucket, 0} {
+		t.Run(fmt.Sprint("small=", limit), func(t *testing.T) { testTornReads(t, limit) })
+	}
+}
+
+func testTornReads(t *testing.T, limit int) {
+	x := newIndex(limit)
+	rule := func(bucket string, i int) Rule {
+		r := Rule{ID: fmt.Sprint("r", i), Bucket: bucket, Events: ObjectCreated}
+		switch i % 3 {
+		case 0:
+			r.Prefix, r.Suffix = fmt.Sprintf("d%d/", i), ".jpg"
+		case 1:
+			r.Prefix, r.Suffix = fmt.Sprintf("images/2026/archive/%d/", i), ".thumbnail.jpg"
+		case 2:
+			r.Prefix, r.Suffix = fmt.Sprintf("logs-%d/", i), ""
+		}
+		r.Target = r.ID + "|" + r.Prefix + "|" + r.Suffix
+		return r
+	}
+	stable := rule("stable", 1)
+	if err := x.Add(stable); err != nil {
+		t.Fatal(err)
+	}
+	key := func(r Rule) string { return r.Prefix + "x/y" + r.Suffix }
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := 0; w < 3; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 5))
+			for !stop.Load() {
+				bucket := []string{"b", "c", fmt.Sprint("n", rng.IntN(40))}[rng.IntN(3)]
+				k := key(rule(bucket, rng.IntN(30)))
+				if r, ok := x.Match(bucket, ObjectCreatedPut, k); ok {
+					if !r.Matches(bucket, ObjectCreatedPut, k) || r.Target != r.ID+"|"+r.Prefix+"|"+r.Suffix {
+						errs <- fmt.Errorf("Match(%q, %q) = %+v: torn or wrong", bucket, k, r)
+						return
+					}
+				}
+				if r, ok := x.Match("stable", ObjectCreatedPut, key(stable)); !ok || r != stable {
+					errs <- fmt.Errorf("stable rule not found: %+v %v", r, ok)
+					return
+				}
+			}
+		}(w)
+	}
+	rng := rand.New(rand.NewPCG(11, 11))
+	for i := 0; i < 3000; i++ {
+		n := rng.IntN(30)
+		switch rng.IntN(5) {
+		case 0, 1:
+			_ = x.Add(rule("b", n))
+		case 2:
+			x.Remove("b", fmt.Sprint("r", n))
+		case 3: // a bucket comes and goes
+			name := fmt.Sprint("n", rng.IntN(40))
+			if !x.Remove(name, "r1") {
+				_ = x.Add(rule(name, 1))
+			}
+		case 4:
+			_ = x.AddAll([]Rule{rule("c", n), rule(fmt.Sprint("n", rng.IntN(40)), 2)})
+			if rng.IntN(4) == 0 {
+				_ = x.Replace("c", nil)
+			}
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
