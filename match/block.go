@@ -118,7 +118,9 @@ func (b *block) match(bit EventSet, key string) *Rule {
 		small := b.small[:len(b.hot)]
 		for i := range b.hot {
 			h := &b.hot[i]
-			if h.events&bit32 != 0 && int(h.prefixLen) <= len(key) && k.head&(^uint64(0)>>h.prefixShift) == h.prefixHead {
+			// The lengths are tested by matches: a key shorter than the
+			// prefix reads as zero bytes past its end, which may pass here.
+			if h.events&bit32 != 0 && k.head&(^uint64(0)>>h.prefixShift) == h.prefixHead {
 				if e := &small[i]; e.matches(&k, bit) {
 					return e.rule
 				}

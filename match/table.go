@@ -7,7 +7,7 @@
 // slots linearly from the hash, compares hashes, and confirms the name on
 // the block, which it reads anyway. One lookup therefore costs one cache
 // miss for the slot (two when the run of slots crosses a line) and one for
-// the block.
+// the block. A table of at most four buckets is searched without a hash.
 //
 // Writers change the table in place, so that a write costs O(1) and never
 // copies the table:
@@ -61,9 +61,14 @@ type bucketSlot struct {
 	block atomic.Pointer[block]
 }
 
+// tinyTable is the size of the smallest table, which holds up to four
+// buckets: find compares the name with each of its blocks instead of
+// hashing it, which is cheaper for so few.
+const tinyTable = 8
+
 // newBucketTable returns an empty table with room for n buckets.
 func newBucketTable(n int) *bucketTable {
-	size := 8
+	size := tinyTable
 	for size < 2*n+1 {
 		size *= 2
 	}
@@ -72,6 +77,14 @@ func newBucketTable(n int) *bucketTable {
 
 // find returns the block of the bucket name, or nil.
 func (t *bucketTable) find(name string) *block {
+	if len(t.slots) == tinyTable {
+		for i := range t.slots {
+			if b := t.slots[i].block.Load(); b != nil && b.name == name {
+				return b
+			}
+		}
+		return nil
+	}
 	h := slotHash(name)
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		s := &t.slots[i]
