@@ -236,11 +236,25 @@ func newBlock(name string, n int) *block {
 			e [4]ruleEntry
 		})
 		b, hot, entries = &x.b, x.h[:0], x.e[:0]
+	case n <= 6:
+		x := new(struct {
+			b block
+			h [6]hotEntry
+			e [6]ruleEntry
+		})
+		b, hot, entries = &x.b, x.h[:0], x.e[:0]
 	case n <= 8:
 		x := new(struct {
 			b block
 			h [8]hotEntry
 			e [8]ruleEntry
+		})
+		b, hot, entries = &x.b, x.h[:0], x.e[:0]
+	case n <= 10:
+		x := new(struct {
+			b block
+			h [10]hotEntry
+			e [10]ruleEntry
 		})
 		b, hot, entries = &x.b, x.h[:0], x.e[:0]
 	default:

@@ -2,12 +2,12 @@
 // bucket's block (block.go) up to date.
 //
 // Writers find conflicts on the shape of the design card: a go-radix tree
-// maps each stored prefix to a prefixEntry, which holds the rules with that
-// prefix (sorted by suffix, then ID) and, once there are more than
-// trieAbove of them, an immutable trie of their suffixes (trie.go). The
-// conflict search (conflict.go) walks both. A map holds the rules by ID,
-// and counts per event and per (prefix length, byte) give the block's event
-// mask and probes without a scan.
+// maps each stored prefix to its rule or, when several rules share it, to a
+// prefixEntry, which holds them (sorted by suffix, then ID) and, once there
+// are more than trieAbove of them, an immutable trie of their suffixes
+// (trie.go). The conflict search (conflict.go) walks both. A map holds the
+// rules by ID, and counts per event and (in large buckets) per (prefix
+// length, byte) give the block's event mask and probes without a scan.
 //
 // After each change the bucket brings its block up to date (sync):
 //
@@ -39,11 +39,11 @@ const trieAbove = 8
 // bucket is the write side of one bucket. Writers only.
 type bucket struct {
 	name       string
-	prefixes   *radix.Tree      // prefix → *prefixEntry
+	prefixes   *radix.Tree      // prefix → its only *Rule, or a *prefixEntry
 	ids        map[string]*Rule // rule ID → rule
 	events     [MaxEvent + 1]int32
-	prefixEnds map[lengthByte]int32 // (prefix length, last byte) → stored prefixes
-	suffixEnds map[lengthByte]int32 // (prefix length, suffix's last byte&63, or 64 for "") → rules
+	prefixEnds map[lengthByte]int32 // (prefix length, last byte) → stored prefixes; large buckets only
+	suffixEnds map[lengthByte]int32 // (prefix length, suffix's last byte&63, or 64 for "") → rules; large buckets only
 	reprobe    bool                 // a key of prefixEnds or suffixEnds came or went since the last block
 	smallLimit int                  // the Index's smallLimit
 
@@ -51,7 +51,8 @@ type bucket struct {
 	slotsUsed int    // slots of block.prefixes not empty (live and deleted)
 }
 
-// prefixEntry describes the rules that share one prefix.
+// prefixEntry describes the rules that share one prefix, when there are
+// at least two (a prefix with one rule maps to the rule).
 type prefixEntry struct {
 	events   EventSet // union of their events
 	ends     uint64   // bit c&63 set when one's suffix ends with byte c; all bits for ""
@@ -94,37 +95,64 @@ func suffixEnd(r *Rule) lengthByte {
 
 // newBucket returns an empty bucket with room for about n rules.
 func newBucket(name string, n, smallLimit int) *bucket {
-	return &bucket{name: name, smallLimit: smallLimit, prefixes: radix.New(), ids: make(map[string]*Rule, n),
-		prefixEnds: make(map[lengthByte]int32), suffixEnds: make(map[lengthByte]int32)}
+	return &bucket{name: name, smallLimit: smallLimit, prefixes: radix.New(), ids: make(map[string]*Rule, n)}
 }
 
 // small reports whether the bucket's block tests each rule in turn.
 func (b *bucket) small() bool { return len(b.ids) <= min(b.smallLimit, smallBucket) }
 
-// insert adds r, which has passed check, to the write side.
+// countEnds fills prefixEnds and suffixEnds from b's rules. Only a large
+// bucket keeps them (they give its probes), so a small one, the common
+// case, spends no memory on them.
+func (b *bucket) countEnds() {
+	b.prefixEnds, b.suffixEnds = make(map[lengthByte]int32), make(map[lengthByte]int32)
+	b.prefixes.Walk(func(prefix string, _ any) bool {
+		b.prefixEnds[prefixEnd(prefix)]++
+		return false
+	})
+	for _, r := range b.ids {
+		b.suffixEnds[suffixEnd(r)]++
+	}
+	b.reprobe = true
+}
+
+// count adds d to m[k] (when b keeps the counts) and notes when k comes or goes.
+func (b *bucket) count(m map[lengthByte]int32, k lengthByte, d int32) {
+	if m == nil {
+		return
+	}
+	n := m[k] + d
+	if n == 0 {
+		delete(m, k)
+	} else {
+		m[k] = n
+	}
+	if n == 0 || n == d {
+		b.reprobe = true
+	}
+}
+
+// insert adds r, which has passed check, to the write side. A prefix with
+// one rule maps to the rule itself in the go-radix tree; a prefixEntry is
+// made when a second rule shares it.
 func (b *bucket) insert(r *Rule) {
 	b.ids[r.ID] = r
 	for e := range r.Events.Events() {
 		b.events[e]++
 	}
-	if k := suffixEnd(r); b.suffixEnds[k] == 0 {
-		b.reprobe = true
-		b.suffixEnds[k] = 1
-	} else {
-		b.suffixEnds[k]++
-	}
+	b.count(b.suffixEnds, suffixEnd(r), 1)
 	v, ok := b.prefixes.Get(r.Prefix)
 	if !ok {
-		v = &prefixEntry{}
-		b.prefixes.Insert(r.Prefix, v)
-		if k := prefixEnd(r.Prefix); b.prefixEnds[k] == 0 {
-			b.reprobe = true
-			b.prefixEnds[k] = 1
-		} else {
-			b.prefixEnds[k]++
-		}
+		b.prefixes.Insert(r.Prefix, r)
+		b.count(b.prefixEnds, prefixEnd(r.Prefix), 1)
+		return
 	}
-	pe := v.(*prefixEntry)
+	pe, ok := v.(*prefixEntry)
+	if !ok {
+		one := v.(*Rule)
+		pe = &prefixEntry{events: one.Events & AllEvents, ends: endBits(one.Suffix), rules: []*Rule{one}}
+		b.prefixes.Insert(r.Prefix, pe)
+	}
 	pe.events |= r.Events
 	pe.ends |= endBits(r.Suffix)
 	i, _ := slices.BinarySearchFunc(pe.rules, r, compareRules)
@@ -145,23 +173,17 @@ func (b *bucket) remove(r *Rule) {
 	for e := range r.Events.Events() {
 		b.events[e]--
 	}
-	if k := suffixEnd(r); b.suffixEnds[k] == 1 {
-		delete(b.suffixEnds, k)
-		b.reprobe = true
-	} else {
-		b.suffixEnds[k]--
-	}
+	b.count(b.suffixEnds, suffixEnd(r), -1)
 	v, _ := b.prefixes.Get(r.Prefix)
-	pe := v.(*prefixEntry)
-	pe.rules = slices.DeleteFunc(pe.rules, func(h *Rule) bool { return h == r })
-	if len(pe.rules) == 0 {
+	pe, ok := v.(*prefixEntry)
+	if !ok { // r was the prefix's only rule
 		b.prefixes.Delete(r.Prefix)
-		if k := prefixEnd(r.Prefix); b.prefixEnds[k] == 1 {
-			delete(b.prefixEnds, k)
-			b.reprobe = true
-		} else {
-			b.prefixEnds[k]--
-		}
+		b.count(b.prefixEnds, prefixEnd(r.Prefix), -1)
+		return
+	}
+	pe.rules = slices.DeleteFunc(pe.rules, func(h *Rule) bool { return h == r })
+	if len(pe.rules) == 1 {
+		b.prefixes.Insert(r.Prefix, pe.rules[0])
 		return
 	}
 	if pe.suffixes != nil {
@@ -236,8 +258,11 @@ func (b *bucket) build() *block {
 			nb.hot, nb.small = append(nb.hot, e.hot()), append(nb.small, e)
 		}
 		nb.mask = b.mask()
-		b.reprobe = true // probes were not kept up to date
+		b.prefixEnds, b.suffixEnds = nil, nil
 		return nb
+	}
+	if b.prefixEnds == nil {
+		b.countEnds()
 	}
 	nb := newLargeBlock(b.name, b.probes())
 	nb.mask = b.mask()

@@ -49,7 +49,14 @@ func (b *bucket) conflicts(r *Rule, fn func(*Rule) bool) {
 	ev, end := r.Events&AllEvents, endBits(r.Suffix)
 	more := true
 	visit := func(_ string, v any) bool {
-		pe := v.(*prefixEntry)
+		pe, ok := v.(*prefixEntry)
+		if !ok { // the prefix's only rule
+			h := v.(*Rule)
+			if h.Events&ev != 0 && (strings.HasSuffix(h.Suffix, r.Suffix) || strings.HasSuffix(r.Suffix, h.Suffix)) {
+				more = fn(h)
+			}
+			return !more
+		}
 		if pe.events&ev == 0 || pe.ends&end == 0 {
 			return false
 		}
