@@ -46,6 +46,8 @@ type block struct {
 	hot       []hotEntry  // the first test of each rule of a small bucket, in this allocation
 	small     []ruleEntry // the rules of a small bucket, in this allocation, in the order of hot
 	mask      EventSet    // every event some rule of the bucket holds
+	starts    uint64      // small: bit c&63 set when a prefix starts with byte c; all bits for ""
+	ends      uint64      // small: bit c&63 set when a suffix ends with byte c; all bits for ""
 	nameBytes [48]byte    // storage for name when it fits, so comparing it costs no miss
 	// A large bucket:
 	probes   []probe      // one per distinct stored prefix length, ascending
@@ -112,6 +114,11 @@ func (b *block) match(bit EventSet, key string) *Rule {
 		k = loadKey(key)
 	}
 	if b.prefixes == nil {
+		// A key whose first or last byte starts no prefix or ends no
+		// suffix of the bucket is answered before any entry is read.
+		if len(key) > 0 && (b.starts&(1<<(key[0]&63)) == 0 || b.ends&(1<<(key[len(key)-1]&63)) == 0) {
+			return nil
+		}
 		// The hot entries of ten rules fill three cache lines; the full
 		// entry is read only for the rules that pass them.
 		bit32 := uint32(bit)

@@ -256,6 +256,12 @@ func (b *bucket) build() *block {
 		for _, r := range b.ids {
 			e := newEntry(r)
 			nb.hot, nb.small = append(nb.hot, e.hot()), append(nb.small, e)
+			nb.ends |= endBits(r.Suffix)
+			if r.Prefix == "" {
+				nb.starts = ^uint64(0)
+			} else {
+				nb.starts |= 1 << (r.Prefix[0] & 63)
+			}
 		}
 		nb.mask = b.mask()
 		b.prefixEnds, b.suffixEnds = nil, nil
