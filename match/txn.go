@@ -75,7 +75,7 @@ func (t *txn) commit() {
 	x := t.x
 	table := x.table.Load()
 	if len(t.buckets) > 1 {
-		table = table.grown(table.live + len(t.buckets))
+		table = table.grown(2 * (table.live + len(t.buckets)))
 	}
 	for name, b := range t.buckets {
 		b.block = b.build()
