@@ -749,3 +749,34 @@ func testTornReads(t *testing.T, limit int) {
 		t.Error(err)
 	}
 }
+
+// TestManyPrefixLengths covers a large bucket whose prefixes have up to 100
+// distinct lengths, so Match passes over up to 100 probes per key, with
+// keys shorter and longer than every prefix. Each result is compared with a
+// linear scan.
+func TestManyPrefixLengths(t *testing.T) {
+	for _, n := range []int{60, 64, 65, 100} {
+		x, lin := New(), linear{}
+		for l := 1; l <= n; l++ {
+			r := Rule{ID: fmt.Sprint("r", l), Bucket: "b", Events: ObjectCreated,
+				Prefix: strings.Repeat("a", l) + "/", Suffix: []string{".jpg", ".png", ""}[l%3], Target: "f"}
+			if err := x.Add(r); err != nil {
+				t.Fatal(err)
+			}
+			lin.add(r)
+		}
+		for l := 0; l <= n+2; l++ {
+			for _, end := range []string{"x.jpg", "x.png", "x.gif", ""} {
+				key := strings.Repeat("a", l) + "/" + end
+				var want string
+				if ids := lin.match("b", ObjectCreatedPut, key); len(ids) > 0 {
+					want = ids[0]
+				}
+				got, _ := x.Match("b", ObjectCreatedPut, key)
+				if got.ID != want {
+					t.Errorf("%d lengths: Match(%q) = %q, want %q", n, key, got.ID, want)
+				}
+			}
+		}
+	}
+}
