@@ -11,7 +11,7 @@
 //	Remove  bucket, id
 //	Replace bucket, count c%5 (0 is nil), then per rule a byte f (f%8 == 7
 //	        puts the rule in the other bucket) and a rule body; or, when
-//	        c >= 0xF0, a wide Replace (WideRules) of MinWide+(c-0xF0)%8
+//	        c >= 0xF8, a wide Replace (WideRules) of MinWide+(c-0xF8)
 //	        rules: a start byte s, then per rule i (ID WideIDs[i], prefix
 //	        widePrefix(s+i)) events, suffix and target as in a rule body
 //	AddAll  count c%5 (0 is nil), then per rule a bucket and a rule body, so
@@ -115,8 +115,8 @@ func DecodeOps(data []byte) []Op {
 			c := r.next()
 			n := int(c % 5)
 			op := Op{Kind: OpReplace, Bucket: b}
-			if c >= 0xF0 {
-				n, start := MinWide+int(c-0xF0)%8, int(r.next())
+			if c >= 0xF8 { // one count byte in 32: a wide Replace costs the oracle tens of ms
+				n, start := MinWide+int(c-0xF8), int(r.next())
 				for i := range n {
 					rule := match.Rule{ID: WideIDs[i], Bucket: b, Prefix: widePrefix(start + i)}
 					r.tail(&rule)
@@ -272,7 +272,7 @@ func encodeWide(out []byte, op Op) ([]byte, error) {
 		return out, fmt.Errorf("%d rules in one Replace: over 4 and not a wide Replace of %d to %d", n, MinWide, MinWide+7)
 	}
 	start := slices.Index(widePrefixes, op.Rules[0].Prefix)
-	out = append(out, byte(0xF0+n-MinWide), byte(start))
+	out = append(out, byte(0xF8+n-MinWide), byte(start))
 	for i, r := range op.Rules {
 		if r.ID != WideIDs[i] || r.Bucket != op.Bucket || start < 0 || r.Prefix != widePrefix(start+i) {
 			return out, fmt.Errorf("rule %d of a Replace of %d rules is not rule %d of a wide Replace", i, n, i)

@@ -35,7 +35,7 @@
 // of 0–7 bytes, and event sets from [EventSets], which includes whole
 // families so that event sets intersect often. Rules of one bucket then
 // overlap often, which is what exercises the conflict checks. One operation in
-// sixteen is a wide Replace of 10 to 17 rules with distinct three-byte
+// 24 is a wide Replace of 10 to 17 rules with distinct three-byte
 // prefixes, so buckets also grow past the dozen rules match.Index scans in
 // turn and the oracle checks its path for larger buckets, with no option or
 // setting of match changed.

@@ -6,7 +6,7 @@
 // filters are often comparable (one begins or ends the other); event sets come from EventSets,
 // which mixes single types with whole families so that sets often intersect;
 // IDs come from a pool of eight per bucket, so Remove and duplicate IDs hit.
-// One operation in sixteen is a wide Replace (WideRules): 10 to 17 rules
+// One operation in 24 is a wide Replace (WideRules): 10 to 17 rules
 // with distinct three-byte prefixes, which never overlap, so buckets grow
 // past the dozen rules up to which match.Index scans a bucket's rules in
 // turn, and the oracle also checks the path for larger buckets; Adds and
@@ -254,14 +254,14 @@ func ruleGo(r match.Rule) string {
 		r.ID, r.Bucket, uint64(r.Events), r.Prefix, r.Suffix, r.Target)
 }
 
-// RandOp returns a random operation: one time in sixteen a wide Replace of
+// RandOp returns a random operation: one time in 24 a wide Replace of
 // MinWide to MinWide+7 rules (WideRules); else Add five times in ten, Remove
 // (of a wide rule's ID one time in three) and Replace twice each, AddAll once. An AddAll holds 0 to 4 rules with
 // distinct IDs, each in the other bucket one time in three, and one time in
 // ten its last rule takes the first one's ID.
 func RandOp(rng *rand.Rand) Op {
 	bucket := Buckets[rng.IntN(len(Buckets))]
-	if rng.IntN(16) == 0 {
+	if rng.IntN(24) == 0 {
 		n := MinWide + rng.IntN(8)
 		return Op{Kind: OpReplace, Bucket: bucket, Rules: WideRules(rng, bucket, rng.IntN(len(widePrefixes)), n)}
 	}
