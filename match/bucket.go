@@ -54,10 +54,10 @@ type bucket struct {
 // prefixEntry describes the rules that share one prefix, when there are
 // at least two (a prefix with one rule maps to the rule).
 type prefixEntry struct {
-	events   EventSet // union of their events
-	ends     uint64   // bit c&63 set when one's suffix ends with byte c; all bits for ""
-	rules    []*Rule  // sorted by suffix, then ID
-	suffixes *strie   // the trie of their suffixes, when there are more than trieAbove
+	events   EventSet    // union of their events
+	ends     uint64      // bit c&63 set when one's suffix ends with byte c; all bits for ""
+	rules    []*Rule     // sorted by suffix, then ID
+	suffixes *suffixTrie // the trie of their suffixes, when there are more than trieAbove
 }
 
 // endBits returns the prefixEntry.ends bits of one suffix.

@@ -88,9 +88,9 @@ func (b *bucket) conflicts(r *Rule, fn func(*Rule) bool) {
 // meet r.Events and whose suffix is comparable with r.Suffix: a suffix of it
 // (met while walking r.Suffix backwards) or one that ends with it (the
 // subtree where that walk ends). It returns false if fn did.
-func suffixConflicts(s *strie, r *Rule, fn func(*Rule) bool) bool {
+func suffixConflicts(s *suffixTrie, r *Rule, fn func(*Rule) bool) bool {
 	ev := r.Events & AllEvents
-	each := func(n *strie) bool {
+	each := func(n *suffixTrie) bool {
 		for _, h := range n.val.list() {
 			if h.Events&ev != 0 && !fn(h) {
 				return false
@@ -119,8 +119,8 @@ func suffixConflicts(s *strie, r *Rule, fn func(*Rule) bool) bool {
 	return true
 }
 
-// strie is a trie of suffixes; its values are the rules whose suffix ends there.
-type strie = node[ruleSet]
+// suffixTrie is a trie of suffixes; its values are the rules whose suffix ends there.
+type suffixTrie = node[ruleSet]
 
 // ruleSet holds the rules that share one prefix and one suffix. They have
 // disjoint event sets; almost always there is one.
@@ -150,14 +150,14 @@ func newRuleSet(rs []*Rule) (ruleSet, EventSet) {
 }
 
 // addSuffix returns the trie t with r added.
-func addSuffix(t *strie, r *Rule) *strie {
+func addSuffix(t *suffixTrie, r *Rule) *suffixTrie {
 	return update(t, r.Suffix, func(rs ruleSet, _ EventSet) (ruleSet, EventSet) {
 		return newRuleSet(append(rs.list(), r))
 	})
 }
 
 // removeSuffix returns the trie t without r.
-func removeSuffix(t *strie, r *Rule) *strie {
+func removeSuffix(t *suffixTrie, r *Rule) *suffixTrie {
 	return update(t, r.Suffix, func(rs ruleSet, _ EventSet) (ruleSet, EventSet) {
 		return newRuleSet(slices.DeleteFunc(rs.list(), func(h *Rule) bool { return h == r }))
 	})
@@ -167,9 +167,9 @@ func removeSuffix(t *strie, r *Rule) *strie {
 // constant time: the root's label ends every suffix; else its children's
 // selecting bytes (and an empty suffix stored at the root) are all the last
 // bytes.
-func lastBytes(s *strie) uint64 {
+func lastBytes(s *suffixTrie) uint64 {
 	switch {
-	case s.nlab > 0:
+	case s.label != "":
 		return 1 << (s.label[len(s.label)-1] & 63)
 	case s.own != 0:
 		return ^uint64(0)

@@ -29,7 +29,6 @@ import "math/bits"
 // together with the node (see build), so one step of a walk touches one or
 // two adjacent cache lines.
 type node[V any] struct {
-	nlab  uint16     // len(label)
 	own   EventSet   // events of val; 0 when no value is stored here
 	mask  EventSet   // own | every descendant's own
 	base  [4]uint8   // number of children selected by bytes below 64*i
@@ -140,7 +139,6 @@ func build[V any](tmpl *node[V], label string, kids []*node[V]) *node[V] {
 	}
 	n.own, n.val = tmpl.own, tmpl.val
 	n.label = label
-	n.nlab = uint16(len(label))
 	n.kids = arr[:copy(arr, kids)]
 	m := n.own
 	for _, c := range n.kids {
