@@ -123,8 +123,12 @@ func (x *Index) publish(b *bucket, blk *block) {
 // index is left as it was. Readers see all of the new rules at once. It is
 // the fast way to load many rules: each bucket is built once and published
 // once, where a loop of Add publishes once per rule. A bucket that already
-// holds rules is rebuilt, which costs time in proportion to its size, and a
-// call that spans several buckets copies the bucket table once.
+// holds rules is rebuilt, which costs time in proportion to its size. A
+// call that spans several buckets copies the bucket table once, so that
+// readers see all its rules at once; that costs time in proportion to the
+// number of buckets the index holds, so to change a few buckets among very
+// many, call AddAll (or Replace) once per bucket, which changes the table
+// in place.
 func (x *Index) AddAll(rules []Rule) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
