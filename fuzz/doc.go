@@ -1,46 +1,14 @@
-// Package fuzz checks package match against a brute-force oracle written
-// from the specification alone.
+// Package fuzz holds the fuzz targets of notifymux's rule index: FuzzIndex
+// and FuzzOverlap check package match against a brute-force oracle written
+// from the specification alone (fuzz/internal/oracle, which holds the
+// oracle, the generators, the byte decoders and the differential checker).
 //
-// # The oracle
-//
-// The specification (the package documentation of match, items 3 and 4 of
-// its semantics) says a rule matches an event when the bucket is the rule's,
-// the event type is in the rule's set, the key starts with the prefix and
-// the key ends with the suffix, the two tests being independent; and that two
-// rules overlap exactly when some key and event type match both. The oracle
-// takes those sentences literally and shares no code with match:
-//
-//   - [Matches] is the four tests, byte by byte.
-//   - [Search] and [Overlaps] decide overlap by looking for a witness: they
-//     enumerate every key over the bytes of the two rules' filters plus one
-//     foreign byte, up to the length of the longer prefix plus the longer
-//     suffix, and report the first key (and event) that matches both rules.
-//     The bound is exact, not a heuristic; see [Search]. For filters too long
-//     to enumerate every key, the enumeration skips keys whose bytes
-//     contradict a filter at a fixed position, which finds the same first
-//     witness (checked exhaustively against plain enumeration in the tests).
-//   - [Index] holds each bucket's rules in a plain slice and refuses a change
-//     exactly when [Overlaps] finds an overlap with a held rule (or, within one
-//     Replace, between two rules of the call; within one AddAll, between a
-//     rule and an earlier rule of the call, which counts as held). AddAll is
-//     all or nothing: its [Verdict] is that of its first refused rule. A
-//     Verdict lists every reason a change may be refused, and
-//     [Verdict.Explains] judges the error match.Index returned for the same
-//     change.
-//
-// Brute force is only affordable over a tiny alphabet, so the generators
-// ([RandRule], [RandKey], [RandOps]) and the fuzz decoders ([DecodeOps],
-// [DecodeRulePair]) draw filters of 0–3 bytes from [Alphabet] ("ab/"), keys
-// of 0–7 bytes, and event sets from [EventSets], which includes whole
-// families so that event sets intersect often. Rules of one bucket then
-// overlap often, which is what exercises the conflict checks.
-//
-// [Checker] applies a sequence of [Op] (Add, AddAll, Remove, Replace) to a
-// match.Index and an oracle [Index] side by side and, after every step,
-// compares the decisions, the errors, Len, and Match over every short key,
-// every rule's witness keys and a few random keys, for every bucket and a
-// representative of every class of events. A refused change must leave
-// match.Index exactly as it was. [Minimize] shrinks a failing sequence.
+// FuzzIndex decodes fuzzer bytes into Add, AddAll, Remove and Replace calls,
+// makes them on a match.Index and the oracle side by side and compares,
+// after every step, the decisions, the errors, Len and Match. Some inputs
+// decode to wide Replaces that put more than a dozen rules in a bucket, so
+// both of match.Index's lookup paths are covered. FuzzOverlap decodes two
+// rules and checks match.Overlap and a two-rule Index against the oracle.
 //
 // # Running
 //
@@ -48,9 +16,9 @@
 //
 //	go test ./fuzz
 //
-// Each FuzzIndex seed is the [EncodeOps] encoding of a readable sequence of
-// Ops; the AddAll seeds are kept as Go in seedOps (fuzz_test.go),
-// which TestFuzzIndexSeeds checks against the files and rewrites with
+// Each FuzzIndex seed is the encoding of a readable sequence of operations;
+// some are kept as Go in oracle.SeedOps, which TestFuzzIndexSeeds checks
+// against the files and rewrites with
 //
 //	go test ./fuzz -run=TestFuzzIndexSeeds -update-seeds
 //
@@ -60,6 +28,6 @@
 //	go test ./fuzz -run=^$ -fuzz=FuzzOverlap -fuzztime=20s
 //
 // A failure is written to testdata/fuzz/<Target>/ and replays with
-// go test ./fuzz -run=<Target>/<file>. Decode it with [DecodeOps] and shrink
-// it with [Minimize] to get a short rule sequence to report.
+// go test ./fuzz -run=<Target>/<file>; the failure message gives the
+// shortest failing sequence of operations found, as Go.
 package fuzz

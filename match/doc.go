@@ -72,30 +72,52 @@
 //
 // # The index
 //
-// [Index.Match] looks the bucket up. A bucket of at most twelve rules (COS
-// allows ten) keeps a copy of its rules' events and filters in one place,
-// and Match tests each in turn. In a larger bucket, Match probes a hash
-// table of the bucket's stored prefixes once for each distinct prefix
-// length up to the key's length, skipping (without a probe) each length at
-// which the key's byte ends no stored prefix of that length, or whose rules'
-// suffixes all end with bytes other than the key's last. Prefixes usually
-// end with '/', so most lengths are skipped. It then walks the key's end
-// through the suffix trie of each prefix found. Its cost does not grow with
-// the number of rules, but it does grow with the number of lengths that
-// pass those tests (a bucket with prefixes of a thousand different lengths,
-// all ending in the same byte and with the same suffixes, pays a thousand
-// probes on a long key) and with nested prefixes. It does not allocate and
-// never waits for a writer.
+// [Index.Match] finds the bucket in an open-addressing hash table and reads
+// its block, one allocation that holds all Match needs of the bucket. A
+// bucket of at most twelve rules (COS allows ten) keeps there a 16-byte
+// fingerprint of each rule (events, prefix length, first 8 bytes of the
+// prefix), tested in turn, and behind them the rest of each rule's
+// fingerprint (the prefix's last 8 bytes, the suffix's last 8 bytes, the
+// lengths and the rule): a prefix of up to 16 bytes and a suffix of up to 8
+// are matched without reading the rule's strings. A larger bucket's block
+// holds the distinct lengths of its stored prefixes and a hash table of
+// 64-byte slots, one per rule, each with the rule's fingerprint inline;
+// Match probes it once for each length up to the key's length, skipping
+// (without a probe) each length at which the key's byte ends no stored
+// prefix of that length, or whose rules' suffixes all end with bytes other
+// than the key's last. Prefixes usually end with '/', so most lengths are
+// skipped. A lookup thus costs two cache misses in a small bucket (the
+// table's slot, the block) and one more per probe in a large one. Its cost
+// does not grow with the number of rules, but it does grow with the number
+// of lengths that pass those tests (nested prefixes whose suffixes end
+// alike pay one probe each). It does not allocate and never waits for a
+// writer.
 //
 // Writers (Add, AddAll, Remove, Replace) are serialised. Each checks for
-// overlap before it changes anything: in a bucket of at most twelve rules by
-// comparing the new rule with each, in a larger one on a go-radix tree of
-// prefixes and the tries of suffixes (a small bucket keeps neither table nor
-// tries, only the go-radix tree). Add and Remove then publish a new immutable version that
-// shares everything but the copied nodes on the changed paths; AddAll and
-// Replace build the new version of each bucket they touch (rebuilding a
-// bucket that already holds rules) and publish it once. The conflict check
-// costs the length of the new prefix plus the number of stored prefixes
-// that extend it and share an event with it; adding a short prefix above
-// very many stored prefixes is the slow case. index.go describes the layout.
+// overlap before it changes anything, on a go-radix tree of each bucket's
+// prefixes (WalkPath for the stored prefixes of the new prefix, WalkPrefix
+// for those that extend it) and, for a prefix that many rules share, a trie
+// of their suffixes. The conflict check costs the length of the new prefix
+// plus the number of stored prefixes that extend it and share an event
+// with it; adding a short prefix above very many stored prefixes is the
+// slow case. Add and Remove then change the read side in place: a small
+// bucket's new block, or a large bucket's changed header, is swapped in
+// with one atomic store, and a large bucket's rule is written into an empty
+// slot of its table before the slot's hash is published (or its slot is
+// marked deleted). Only growth copies a table. AddAll and Replace build
+// every bucket they touch apart (a write transaction, rebuilding a bucket
+// that already holds rules) and publish it when the whole call is known to
+// succeed; a call that spans buckets publishes a copy of the bucket table,
+// so that readers see all its rules at once.
+//
+// Where the read side departs from the design card. The card reads the
+// rules on the structures the writers use: go-radix WalkPath over the
+// prefixes and a walk of the key's end through a suffix trie. Each step of
+// those walks is a dependent cache miss, one per branching byte, and such a
+// lookup measures slower than a Go map of each bucket's rules scanned in a
+// loop once the rules outgrow the CPU's caches (package bench runs both
+// beside the index). The read side is therefore laid
+// out for cache misses instead, and the card's structures are kept for the
+// writers, where they make the conflict check cheap. See the files'
+// comments (index.go lists them) for each algorithm.
 package match

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-
-	"github.com/cespare/xxhash/v2"
 )
 
 func mustSet(t testing.TB, names ...string) EventSet {
@@ -25,15 +23,13 @@ func mustSet(t testing.TB, names ...string) EventSet {
 func TestMatchIndependentPrefixSuffix(t *testing.T) {
 	for _, limit := range []int{smallBucket, 0} {
 		t.Run(fmt.Sprint("small=", limit), func(t *testing.T) {
-			defer func(old int) { smallLimit = old }(smallLimit)
-			smallLimit = limit
-			testMatchIndependentPrefixSuffix(t)
+			testMatchIndependentPrefixSuffix(t, limit)
 		})
 	}
 }
 
-func testMatchIndependentPrefixSuffix(t *testing.T) {
-	x := New()
+func testMatchIndependentPrefixSuffix(t *testing.T, limit int) {
+	x := newIndex(limit)
 	put := mustSet(t, "cos:ObjectCreated:*")
 	rules := []Rule{
 		{ID: "ab-bc", Bucket: "b", Events: put, Prefix: "ab", Suffix: "bc", Target: "f1"},
@@ -175,14 +171,12 @@ var tinyEvents = []EventSet{ObjectCreated, ObjectCreatedPut.Set(), ObjectCreated
 func TestIndexAgainstLinear(t *testing.T) {
 	for _, limit := range []int{smallBucket, 0} {
 		t.Run(fmt.Sprint("small=", limit), func(t *testing.T) {
-			defer func(old int) { smallLimit = old }(smallLimit)
-			smallLimit = limit
-			testIndexAgainstLinear(t)
+			testIndexAgainstLinear(t, limit)
 		})
 	}
 }
 
-func testIndexAgainstLinear(t *testing.T) {
+func testIndexAgainstLinear(t *testing.T, limit int) {
 	var keys []string
 	var gen func(string)
 	gen = func(s string) {
@@ -196,7 +190,7 @@ func testIndexAgainstLinear(t *testing.T) {
 	gen("")
 	for seed := uint64(0); seed < 60; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 1))
-		x, lin := New(), linear{}
+		x, lin := newIndex(limit), linear{}
 		for i := 0; i < 40; i++ {
 			r := Rule{ID: fmt.Sprint("r", i), Bucket: []string{"b1", "b2"}[rng.IntN(2)],
 				Events: tinyEvents[rng.IntN(len(tinyEvents))], Prefix: tinyString(rng, 3), Suffix: tinyString(rng, 3), Target: "f"}
@@ -284,9 +278,7 @@ func TestReplace(t *testing.T) {
 }
 
 func TestRemoveKeepsOthers(t *testing.T) {
-	defer func(old int) { smallLimit = old }(smallLimit)
-	smallLimit = 0
-	x := New()
+	x := newIndex(0)
 	for i, s := range []string{".jpg", ".png", "g", ""} {
 		ev := ObjectCreatedPut.Set()
 		if s == "g" || s == "" {
@@ -339,26 +331,25 @@ func TestMatchAllocatesNothing(t *testing.T) {
 	}
 }
 
-// TestMatchChecksBucketName plants a bucket's view in the bucket table under
-// the hashes of other names, as a 64-bit hash collision would, and checks
-// that Match answers those names with nothing, on the small path and on
-// the tables.
+// TestMatchChecksBucketName plants a bucket's block in the bucket table
+// under the hashes of other names, as a 64-bit hash collision would, and
+// checks that Match answers those names with nothing, on the small path and
+// on the prefix table.
 func TestMatchChecksBucketName(t *testing.T) {
 	for _, limit := range []int{smallBucket, 0} {
 		t.Run(fmt.Sprint("smallLimit=", limit), func(t *testing.T) {
-			defer func(old int) { smallLimit = old }(smallLimit)
-			smallLimit = limit
-			x := New()
+			x := newIndex(limit)
 			if err := x.Add(Rule{ID: "r", Bucket: "photos", Events: ObjectCreated, Suffix: "a", Target: "f"}); err != nil {
 				t.Fatal(err)
 			}
-			v := x.views.Load().find(xxhash.Sum64String("photos")).val
+			blk := x.table.Load().find("photos")
 			for _, other := range []string{"otos", "s", "", "photosa", "sa", "aphotos"} {
-				root := hset(x.views.Load(), xxhash.Sum64String(other), 0, other, v, false, viewName, 0)
+				table := x.table.Load().grown(4)
+				table.insert(slotHash(other), blk)
 				y := &Index{}
-				y.views.Store(root)
+				y.table.Store(table)
 				if r, ok := y.Match(other, ObjectCreatedPut, "a"); ok {
-					t.Errorf("Match(%q, …) with photos' view under its hash = rule %q, want none", other, r.ID)
+					t.Errorf("Match(%q, …) with photos' block under its hash = rule %q, want none", other, r.ID)
 				}
 				if _, ok := y.Match("photos", ObjectCreatedPut, "a"); !ok {
 					t.Errorf("Match(photos) fails once %q's hash is planted", other)
@@ -368,21 +359,54 @@ func TestMatchChecksBucketName(t *testing.T) {
 	}
 }
 
+// TestMatchChecksPrefix plants a rule's entry in a large bucket's prefix
+// table under the hashes of other prefixes of the key, as a hash collision
+// would, and checks that Match does not take it for a rule of that prefix,
+// for prefixes of up to 8, up to 16 and more bytes.
+func TestMatchChecksPrefix(t *testing.T) {
+	for _, prefix := range []string{"ab/", "abcdefgh/", "abcdefghijklmnop/", "abcdefghijklmnopqrstuvwxyz/"} {
+		x := newIndex(0)
+		r := Rule{ID: "r", Bucket: "b", Events: ObjectCreated, Prefix: prefix, Suffix: ".jpg", Target: "f"}
+		if err := x.Add(r); err != nil {
+			t.Fatal(err)
+		}
+		held := x.table.Load().find("b")
+		for _, other := range []string{"xb/", "xbcdefgh/", "abcdefghijklmnoX/", "abcdefghijXlmnopqrstuvwxyz/", "abcdefghijklmnopqrstuvwxyZ/"} {
+			key := other + "cat.jpg"
+			// A rule of the other prefix's length, so the length is probed.
+			fake := &Rule{ID: "fake", Bucket: "b", Events: ObjectCreated, Prefix: prefix, Suffix: ".jpg", Target: "f"}
+			blk := *held
+			blk.prefixes = make([]prefixSlot, len(held.prefixes))
+			blk.probes = append([]probe{{length: uint16(len(other)), lastBytes: [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}, suffixEnds: ^uint64(0)}}, held.probes...)
+			slices.SortFunc(blk.probes, func(a, b probe) int { return int(a.length) - int(b.length) })
+			h := slotHash(other)
+			s := &blk.prefixes[h&blk.slotMask]
+			s.entry = newEntry(fake)
+			s.entry.prefixLen = uint16(len(other)) // the length matches, the bytes do not
+			s.hash.Store(h)
+			if got := blk.match(ObjectCreatedPut.Set(), key); got != nil {
+				t.Errorf("prefix %q planted under %q's hash: match(%q) = rule %q, want none", prefix, other, key, got.ID)
+			}
+		}
+		if got, ok := x.Match("b", ObjectCreatedPut, prefix+"cat.jpg"); !ok || got != r {
+			t.Errorf("Match(%q) = %+v, %v; want %+v", prefix+"cat.jpg", got, ok, r)
+		}
+	}
+}
+
 // TestConcurrentMatch runs readers against a writer that adds, removes and
 // replaces rules. Readers must only ever see rules that match, and a rule
 // that is never touched must always be found.
 func TestConcurrentMatch(t *testing.T) {
 	for _, limit := range []int{smallBucket, 0} {
 		t.Run(fmt.Sprint("small=", limit), func(t *testing.T) {
-			defer func(old int) { smallLimit = old }(smallLimit)
-			smallLimit = limit
-			testConcurrentMatch(t)
+			testConcurrentMatch(t, limit)
 		})
 	}
 }
 
-func testConcurrentMatch(t *testing.T) {
-	x := New()
+func testConcurrentMatch(t *testing.T, limit int) {
+	x := newIndex(limit)
 	stable := Rule{ID: "stable", Bucket: "b", Events: ObjectRemove, Prefix: "keep/", Target: "s"}
 	if err := x.Add(stable); err != nil {
 		t.Fatal(err)
@@ -491,19 +515,17 @@ func TestAddAll(t *testing.T) {
 func TestBucketSizeTransitions(t *testing.T) {
 	for _, limit := range []int{smallBucket, 0} {
 		t.Run(fmt.Sprint("small=", limit), func(t *testing.T) {
-			defer func(old int) { smallLimit = old }(smallLimit)
-			smallLimit = limit
-			testBucketSizeTransitions(t)
+			testBucketSizeTransitions(t, limit)
 		})
 	}
 }
 
-func testBucketSizeTransitions(t *testing.T) {
+func testBucketSizeTransitions(t *testing.T, limit int) {
 	buckets := []string{"b1", "b2"}
 	up, down := 0, 0
 	for seed := uint64(0); seed < 30; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
-		x, lin := New(), linear{}
+		x, lin := newIndex(limit), linear{}
 		nextID := 0
 		rule := func(bucket string) Rule {
 			nextID++
@@ -639,5 +661,122 @@ func checkAgainstLinear(t *testing.T, where string, x *Index, lin linear, bucket
 	}
 	if x.Len() != n {
 		t.Fatalf("%s: Len = %d, want %d", where, x.Len(), n)
+	}
+}
+
+// TestTornReads runs readers against a writer that moves a bucket back and
+// forth across the small-bucket limit with rules whose prefixes pass 16
+// bytes and whose suffixes pass 8 (so Match also reads their strings),
+// creates and deletes buckets (so the bucket table fills, grows and marks
+// slots deleted) and commits AddAlls across buckets, on both paths. Every
+// rule's Target spells its ID, prefix and suffix, so a rule assembled from
+// two versions, or an entry that does not belong to its rule, shows; run it
+// with -race.
+func TestTornReads(t *testing.T) {
+	for _, limit := range []int{smallBucket, 0} {
+		t.Run(fmt.Sprint("small=", limit), func(t *testing.T) { testTornReads(t, limit) })
+	}
+}
+
+func testTornReads(t *testing.T, limit int) {
+	x := newIndex(limit)
+	rule := func(bucket string, i int) Rule {
+		r := Rule{ID: fmt.Sprint("r", i), Bucket: bucket, Events: ObjectCreated}
+		switch i % 3 {
+		case 0:
+			r.Prefix, r.Suffix = fmt.Sprintf("d%d/", i), ".jpg"
+		case 1:
+			r.Prefix, r.Suffix = fmt.Sprintf("images/2026/archive/%d/", i), ".thumbnail.jpg"
+		case 2:
+			r.Prefix, r.Suffix = fmt.Sprintf("logs-%d/", i), ""
+		}
+		r.Target = r.ID + "|" + r.Prefix + "|" + r.Suffix
+		return r
+	}
+	stable := rule("stable", 1)
+	if err := x.Add(stable); err != nil {
+		t.Fatal(err)
+	}
+	key := func(r Rule) string { return r.Prefix + "x/y" + r.Suffix }
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := 0; w < 3; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 5))
+			for !stop.Load() {
+				bucket := []string{"b", "c", fmt.Sprint("n", rng.IntN(40))}[rng.IntN(3)]
+				k := key(rule(bucket, rng.IntN(30)))
+				if r, ok := x.Match(bucket, ObjectCreatedPut, k); ok {
+					if !r.Matches(bucket, ObjectCreatedPut, k) || r.Target != r.ID+"|"+r.Prefix+"|"+r.Suffix {
+						errs <- fmt.Errorf("Match(%q, %q) = %+v: torn or wrong", bucket, k, r)
+						return
+					}
+				}
+				if r, ok := x.Match("stable", ObjectCreatedPut, key(stable)); !ok || r != stable {
+					errs <- fmt.Errorf("stable rule not found: %+v %v", r, ok)
+					return
+				}
+			}
+		}(w)
+	}
+	rng := rand.New(rand.NewPCG(11, 11))
+	for i := 0; i < 3000; i++ {
+		n := rng.IntN(30)
+		switch rng.IntN(5) {
+		case 0, 1:
+			_ = x.Add(rule("b", n))
+		case 2:
+			x.Remove("b", fmt.Sprint("r", n))
+		case 3: // a bucket comes and goes
+			name := fmt.Sprint("n", rng.IntN(40))
+			if !x.Remove(name, "r1") {
+				_ = x.Add(rule(name, 1))
+			}
+		case 4:
+			_ = x.AddAll([]Rule{rule("c", n), rule(fmt.Sprint("n", rng.IntN(40)), 2)})
+			if rng.IntN(4) == 0 {
+				_ = x.Replace("c", nil)
+			}
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestManyPrefixLengths covers a large bucket whose prefixes have up to 100
+// distinct lengths, so Match passes over up to 100 probes per key, with
+// keys shorter and longer than every prefix. Each result is compared with a
+// linear scan.
+func TestManyPrefixLengths(t *testing.T) {
+	for _, n := range []int{60, 64, 65, 100} {
+		x, lin := New(), linear{}
+		for l := 1; l <= n; l++ {
+			r := Rule{ID: fmt.Sprint("r", l), Bucket: "b", Events: ObjectCreated,
+				Prefix: strings.Repeat("a", l) + "/", Suffix: []string{".jpg", ".png", ""}[l%3], Target: "f"}
+			if err := x.Add(r); err != nil {
+				t.Fatal(err)
+			}
+			lin.add(r)
+		}
+		for l := 0; l <= n+2; l++ {
+			for _, end := range []string{"x.jpg", "x.png", "x.gif", ""} {
+				key := strings.Repeat("a", l) + "/" + end
+				var want string
+				if ids := lin.match("b", ObjectCreatedPut, key); len(ids) > 0 {
+					want = ids[0]
+				}
+				got, _ := x.Match("b", ObjectCreatedPut, key)
+				if got.ID != want {
+					t.Errorf("%d lengths: Match(%q) = %q, want %q", n, key, got.ID, want)
+				}
+			}
+		}
 	}
 }

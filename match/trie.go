@@ -1,6 +1,6 @@
 // This file implements the suffix trie: an immutable, path-copying radix
-// trie of the suffixes stored under one prefix, which Match walks without
-// locks.
+// trie of the suffixes stored under one prefix, which the conflict search
+// (conflict.go) walks for a prefix that many rules share.
 //
 // The trie consumes a key from its end, so walking a key backwards through it
 // visits every stored suffix of the key, shortest first, without building a
@@ -17,29 +17,22 @@
 // Updates never modify a node: update copies the nodes on the path from the
 // root to the changed key (at most one per label on that path, each with at
 // most 256 child pointers), splits or merges labels as needed, and returns a
-// new root. Readers holding the old root keep a consistent old version; the
-// garbage collector frees it when they are done. A write therefore costs
-// O(key length × fan-out), never O(number of rules).
+// new root; the garbage collector frees the old nodes. A write therefore
+// costs O(key length × fan-out), never O(number of rules).
 
 package match
 
 import "math/bits"
-
-// inlineLabel is the longest label kept inside the node itself, so that
-// comparing it costs no extra cache miss.
-const inlineLabel = 14
 
 // node is one node of an immutable radix trie holding values of type V. The
 // fields a lookup reads come first, and a node's child array is allocated
 // together with the node (see build), so one step of a walk touches one or
 // two adjacent cache lines.
 type node[V any] struct {
-	nlab  uint16            // len(label)
-	inl   [inlineLabel]byte // label, when it is at most inlineLabel bytes
-	own   EventSet          // events of val; 0 when no value is stored here
-	mask  EventSet          // own | every descendant's own
-	base  [4]uint8          // number of children selected by bytes below 64*i
-	kids  []*node[V]        // children, ordered by selecting byte
+	own   EventSet   // events of val; 0 when no value is stored here
+	mask  EventSet   // own | every descendant's own
+	base  [4]uint8   // number of children selected by bytes below 64*i
+	kids  []*node[V] // children, ordered by selecting byte
 	val   V
 	bm    [4]uint64 // bit b set when a child is selected by byte b
 	label string    // bytes consumed by the edge into this node (the root's too)
@@ -53,24 +46,6 @@ func (n *node[V]) child(b byte) *node[V] {
 		return nil
 	}
 	return n.kids[int(n.base[w])+bits.OnesCount64(m&(bit-1))]
-}
-
-// atBack reports whether n's label occurs in key just before offset j.
-func (n *node[V]) atBack(key string, j int) bool {
-	l := int(n.nlab)
-	if j < l {
-		return false
-	}
-	if l > inlineLabel {
-		return key[j-l:j] == n.label
-	}
-	j -= l
-	for k := 0; k < l; k++ {
-		if key[j+k] != n.inl[k] {
-			return false
-		}
-	}
-	return true
 }
 
 // selector returns the byte that selects the edge labelled label: its last.
@@ -164,10 +139,6 @@ func build[V any](tmpl *node[V], label string, kids []*node[V]) *node[V] {
 	}
 	n.own, n.val = tmpl.own, tmpl.val
 	n.label = label
-	n.nlab = uint16(len(label))
-	if len(label) <= inlineLabel {
-		copy(n.inl[:], label)
-	}
 	n.kids = arr[:copy(arr, kids)]
 	m := n.own
 	for _, c := range n.kids {

@@ -13,7 +13,7 @@
 // matching rule, so a second match exposes a broken invariant instead of
 // hiding it.
 
-package fuzz
+package oracle
 
 import (
 	"errors"

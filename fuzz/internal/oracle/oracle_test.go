@@ -1,4 +1,4 @@
-package fuzz
+package oracle
 
 import (
 	"fmt"
@@ -300,7 +300,7 @@ func TestOverlapWideAlphabet(t *testing.T) {
 		if rng.IntN(2) == 0 {
 			b.Prefix, b.Suffix = related(a.Prefix), related(a.Suffix)
 		}
-		if err := checkOverlapPair(a, b); err != nil {
+		if err := CheckOverlapPair(a, b); err != nil {
 			t.Fatal(err)
 		}
 		if Overlaps(a, b) {

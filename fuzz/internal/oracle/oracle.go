@@ -8,7 +8,7 @@
 // suffix, and returns the first key that matches both rules. Why that bound
 // is exact is explained on Search.
 
-package fuzz
+package oracle
 
 import (
 	"slices"

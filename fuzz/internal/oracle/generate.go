@@ -6,11 +6,16 @@
 // filters are often comparable (one begins or ends the other); event sets come from EventSets,
 // which mixes single types with whole families so that sets often intersect;
 // IDs come from a pool of eight per bucket, so Remove and duplicate IDs hit.
+// One operation in 24 is a wide Replace (WideRules): 10 to 17 rules
+// with distinct three-byte prefixes, which never overlap, so buckets grow
+// past the dozen rules up to which match.Index scans a bucket's rules in
+// turn, and the oracle also checks the path for larger buckets; Adds and
+// Removes then move such buckets back and forth across that size.
 // About one rule in thirty is invalid (no events, no ID or no target), and
 // one Replace rule in ten names the wrong bucket, to exercise refusals. The
 // rules of one AddAll are spread over both buckets.
 
-package fuzz
+package oracle
 
 import (
 	"fmt"
@@ -34,6 +39,41 @@ var Buckets = []string{"b0", "b1"}
 
 // IDs are the rule IDs generated rules use (in every bucket).
 var IDs = []string{"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"}
+
+// WideIDs are the IDs of the rules of a wide Replace (see WideRules).
+var WideIDs = []string{"w0", "w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8",
+	"w9", "w10", "w11", "w12", "w13", "w14", "w15", "w16", "w17"}
+
+// MinWide is the fewest rules a wide Replace holds; it holds up to MinWide+7.
+const MinWide = 10
+
+// widePrefixes are the 27 three-byte strings over Alphabet: pairwise
+// incomparable prefixes.
+var widePrefixes = func() []string {
+	var out []string
+	for _, k := range ShortKeys(3) {
+		if len(k) == 3 {
+			out = append(out, k)
+		}
+	}
+	return out
+}()
+
+// widePrefix returns the i-th three-byte prefix (mod 27).
+func widePrefix(i int) string { return widePrefixes[i%len(widePrefixes)] }
+
+// WideRules returns n rules of bucket (n at most len(WideIDs)) that overlap
+// neither each other nor anything but rules with shorter prefixes: rule i
+// has ID WideIDs[i] and prefix widePrefix(start+i), a random suffix,
+// events and target.
+func WideRules(rng *rand.Rand, bucket string, start, n int) []match.Rule {
+	rules := make([]match.Rule, min(n, len(WideIDs)))
+	for i := range rules {
+		rules[i] = match.Rule{ID: WideIDs[i], Bucket: bucket, Events: RandEvents(rng),
+			Prefix: widePrefix(start + i), Suffix: RandFilter(rng), Target: Targets[rng.IntN(len(Targets))]}
+	}
+	return rules
+}
 
 // Targets are the functions generated rules trigger.
 var Targets = []string{"f0", "f1", "f2"}
@@ -182,13 +222,13 @@ func (o Op) String() string {
 func (o Op) GoString() string {
 	switch o.Kind {
 	case OpAdd:
-		return fmt.Sprintf("{Kind: fuzz.OpAdd, Rule: %s}", ruleGo(o.Rule))
+		return fmt.Sprintf("{Kind: oracle.OpAdd, Rule: %s}", ruleGo(o.Rule))
 	case OpRemove:
-		return fmt.Sprintf("{Kind: fuzz.OpRemove, Bucket: %q, ID: %q}", o.Bucket, o.ID)
+		return fmt.Sprintf("{Kind: oracle.OpRemove, Bucket: %q, ID: %q}", o.Bucket, o.ID)
 	case OpReplace:
-		return fmt.Sprintf("{Kind: fuzz.OpReplace, Bucket: %q, Rules: %s}", o.Bucket, rulesGo(o.Rules))
+		return fmt.Sprintf("{Kind: oracle.OpReplace, Bucket: %q, Rules: %s}", o.Bucket, rulesGo(o.Rules))
 	case OpAddAll:
-		return fmt.Sprintf("{Kind: fuzz.OpAddAll, Rules: %s}", rulesGo(o.Rules))
+		return fmt.Sprintf("{Kind: oracle.OpAddAll, Rules: %s}", rulesGo(o.Rules))
 	}
 	return fmt.Sprintf("{Kind: %d}", o.Kind)
 }
@@ -214,16 +254,24 @@ func ruleGo(r match.Rule) string {
 		r.ID, r.Bucket, uint64(r.Events), r.Prefix, r.Suffix, r.Target)
 }
 
-// RandOp returns a random operation: Add five times in ten, Remove and
-// Replace twice each, AddAll once. An AddAll holds 0 to 4 rules with
+// RandOp returns a random operation: one time in 24 a wide Replace of
+// MinWide to MinWide+7 rules (WideRules); else Add five times in ten, Remove
+// (of a wide rule's ID one time in three) and Replace twice each, AddAll once. An AddAll holds 0 to 4 rules with
 // distinct IDs, each in the other bucket one time in three, and one time in
 // ten its last rule takes the first one's ID.
 func RandOp(rng *rand.Rand) Op {
 	bucket := Buckets[rng.IntN(len(Buckets))]
+	if rng.IntN(24) == 0 {
+		n := MinWide + rng.IntN(8)
+		return Op{Kind: OpReplace, Bucket: bucket, Rules: WideRules(rng, bucket, rng.IntN(len(widePrefixes)), n)}
+	}
 	switch k := rng.IntN(10); {
 	case k < 5:
 		return Op{Kind: OpAdd, Rule: RandRule(rng, bucket)}
 	case k < 7:
+		if rng.IntN(3) == 0 {
+			return Op{Kind: OpRemove, Bucket: bucket, ID: WideIDs[rng.IntN(len(WideIDs))]}
+		}
 		return Op{Kind: OpRemove, Bucket: bucket, ID: IDs[rng.IntN(len(IDs))]}
 	case k < 8:
 		n := rng.IntN(5)

@@ -10,7 +10,10 @@
 //	Add     bucket b%2 of Buckets, then a rule body
 //	Remove  bucket, id
 //	Replace bucket, count c%5 (0 is nil), then per rule a byte f (f%8 == 7
-//	        puts the rule in the other bucket) and a rule body
+//	        puts the rule in the other bucket) and a rule body; or, when
+//	        c >= 0xF8, a wide Replace (WideRules) of MinWide+(c-0xF8)
+//	        rules: a start byte s, then per rule i (ID WideIDs[i], prefix
+//	        widePrefix(s+i)) events, suffix and target as in a rule body
 //	AddAll  count c%5 (0 is nil), then per rule a bucket and a rule body, so
 //	        one AddAll may span both buckets
 //
@@ -18,11 +21,12 @@
 // the seed corpora written then still decode to the same Ops; EncodeOps
 // writes 0, 2, 3 and 5.
 //
-// A rule body is: id (0xFF is "", else IDs[i%8]), events (0xFF is the empty
+// A rule body is: id (0xFF is "", 0x80 to 0xFE WideIDs[(i-0x80)%18], else
+// IDs[i%8]), events (0xFF is the empty
 // set, else EventSets[i%10]), prefix and suffix (a length l%4, then l bytes
 // c, each Alphabet[c%3]), target (0xFF is "", else Targets[i%3]).
 
-package fuzz
+package oracle
 
 import (
 	"fmt"
@@ -57,9 +61,7 @@ func (r *byteReader) filter() string {
 
 func (r *byteReader) ruleBody(bucket string) match.Rule {
 	rule := match.Rule{Bucket: bucket}
-	if b := r.next(); b != 0xFF {
-		rule.ID = IDs[int(b)%len(IDs)]
-	}
+	rule.ID = r.id()
 	if b := r.next(); b != 0xFF {
 		rule.Events = EventSets[int(b)%len(EventSets)]
 	}
@@ -69,6 +71,30 @@ func (r *byteReader) ruleBody(bucket string) match.Rule {
 		rule.Target = Targets[int(b)%len(Targets)]
 	}
 	return rule
+}
+
+// id decodes a rule ID: 0xFF is "", 0x80 and up a wide rule's, else an
+// ordinary one.
+func (r *byteReader) id() string {
+	switch b := r.next(); {
+	case b == 0xFF:
+		return ""
+	case b >= 0x80:
+		return WideIDs[int(b-0x80)%len(WideIDs)]
+	default:
+		return IDs[int(b)%len(IDs)]
+	}
+}
+
+// tail decodes events, suffix and target into rule, as a rule body ends.
+func (r *byteReader) tail(rule *match.Rule) {
+	if b := r.next(); b != 0xFF {
+		rule.Events = EventSets[int(b)%len(EventSets)]
+	}
+	rule.Suffix = r.filter()
+	if b := r.next(); b != 0xFF {
+		rule.Target = Targets[int(b)%len(Targets)]
+	}
 }
 
 func (r *byteReader) bucket() string { return Buckets[int(r.next())%len(Buckets)] }
@@ -83,15 +109,22 @@ func DecodeOps(data []byte) []Op {
 			ops = append(ops, Op{Kind: OpAdd, Rule: r.ruleBody(r.bucket())})
 		case 2, 6:
 			b := r.bucket()
-			id := ""
-			if x := r.next(); x != 0xFF {
-				id = IDs[int(x)%len(IDs)]
-			}
-			ops = append(ops, Op{Kind: OpRemove, Bucket: b, ID: id})
+			ops = append(ops, Op{Kind: OpRemove, Bucket: b, ID: r.id()})
 		case 3, 7:
 			b := r.bucket()
-			n := int(r.next() % 5)
+			c := r.next()
+			n := int(c % 5)
 			op := Op{Kind: OpReplace, Bucket: b}
+			if c >= 0xF8 { // one count byte in 32: a wide Replace costs the oracle tens of ms
+				n, start := MinWide+int(c-0xF8), int(r.next())
+				for i := range n {
+					rule := match.Rule{ID: WideIDs[i], Bucket: b, Prefix: widePrefix(start + i)}
+					r.tail(&rule)
+					op.Rules = append(op.Rules, rule)
+				}
+				ops = append(ops, op)
+				continue
+			}
 			for range n {
 				rb := b
 				if r.next()%8 == 7 {
@@ -115,8 +148,8 @@ func DecodeOps(data []byte) []Op {
 // EncodeOps returns bytes that DecodeOps turns back into ops, or an error
 // naming the first value the encoding cannot express (a bucket, ID, event
 // set or target outside the generator's pools, a filter byte outside
-// Alphabet, a filter longer than MaxFilterLen, or more than 4 rules in a
-// Replace or an AddAll). An AddAll of no rules decodes as nil Rules.
+// Alphabet, a filter longer than MaxFilterLen, more than 4 rules in an
+// AddAll, or more than 4 rules in a Replace that is not a wide Replace). An AddAll of no rules decodes as nil Rules.
 func EncodeOps(ops []Op) ([]byte, error) {
 	var out []byte
 	for i, op := range ops {
@@ -130,15 +163,15 @@ func EncodeOps(ops []Op) ([]byte, error) {
 		case OpRemove:
 			out = append(out, 2)
 			if out, err = encodeBucket(out, op.Bucket); err == nil {
-				out, err = encodeIndex(out, "id", IDs, op.ID)
+				out, err = encodeID(out, op.ID)
 			}
 		case OpReplace:
 			out = append(out, 3)
-			if len(op.Rules) > 4 {
-				err = fmt.Errorf("%d rules in one Replace, over 4", len(op.Rules))
+			if out, err = encodeBucket(out, op.Bucket); err != nil {
 				break
 			}
-			if out, err = encodeBucket(out, op.Bucket); err != nil {
+			if len(op.Rules) > 4 {
+				out, err = encodeWide(out, op)
 				break
 			}
 			out = append(out, byte(len(op.Rules)))
@@ -205,7 +238,7 @@ func encodeIndex(out []byte, what string, pool []string, v string) ([]byte, erro
 
 func encodeBody(out []byte, r match.Rule) ([]byte, error) {
 	var err error
-	if out, err = encodeIndex(out, "id", IDs, r.ID); err != nil {
+	if out, err = encodeID(out, r.ID); err != nil {
 		return out, err
 	}
 	if r.Events == 0 {
@@ -221,6 +254,45 @@ func encodeBody(out []byte, r match.Rule) ([]byte, error) {
 		}
 	}
 	return encodeIndex(out, "target", Targets, r.Target)
+}
+
+// encodeID appends the encoding of a rule ID (see byteReader.id).
+func encodeID(out []byte, id string) ([]byte, error) {
+	if i := slices.Index(WideIDs, id); i >= 0 {
+		return append(out, byte(0x80+i)), nil
+	}
+	return encodeIndex(out, "id", IDs, id)
+}
+
+// encodeWide appends the count, start and rule tails of a wide Replace, or
+// returns an error when op's rules are not the form WideRules makes.
+func encodeWide(out []byte, op Op) ([]byte, error) {
+	n := len(op.Rules)
+	if n < MinWide || n > MinWide+7 {
+		return out, fmt.Errorf("%d rules in one Replace: over 4 and not a wide Replace of %d to %d", n, MinWide, MinWide+7)
+	}
+	start := slices.Index(widePrefixes, op.Rules[0].Prefix)
+	out = append(out, byte(0xF8+n-MinWide), byte(start))
+	for i, r := range op.Rules {
+		if r.ID != WideIDs[i] || r.Bucket != op.Bucket || start < 0 || r.Prefix != widePrefix(start+i) {
+			return out, fmt.Errorf("rule %d of a Replace of %d rules is not rule %d of a wide Replace", i, n, i)
+		}
+		if r.Events == 0 {
+			out = append(out, 0xFF)
+		} else if j := slices.Index(EventSets, r.Events); j >= 0 {
+			out = append(out, byte(j))
+		} else {
+			return out, fmt.Errorf("event set %v is not in EventSets", r.Events)
+		}
+		var err error
+		if out, err = encodeFilter(out, r.Suffix); err != nil {
+			return out, err
+		}
+		if out, err = encodeIndex(out, "target", Targets, r.Target); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }
 
 func encodeFilter(out []byte, f string) ([]byte, error) {

@@ -26,7 +26,7 @@
 // the same Replace, or any earlier rule of the same AddAll). Done checks the
 // final state pairwise once more.
 
-package fuzz
+package oracle
 
 import (
 	"fmt"
@@ -43,6 +43,7 @@ type Checker struct {
 	Keys   []string     // keys probed after every step, besides each rule's witnesses
 
 	Accepted, Refused int // Add, AddAll and Replace calls accepted and refused so far
+	Largest           int // the most rules one bucket has held after a step
 
 	steps    int
 	snapshot []answer // match.Index's answers before a change the oracle refuses
@@ -159,6 +160,9 @@ func (c *Checker) Apply(op Op) error {
 	}
 	if got, want := c.Index.Len(), c.Oracle.Len(); got != want {
 		return fail("Len is %d, want %d", got, want)
+	}
+	for _, b := range Buckets {
+		c.Largest = max(c.Largest, len(c.Oracle.Rules(b)))
 	}
 	if d := c.compare(probe); d != "" {
 		return fail("%s", d)

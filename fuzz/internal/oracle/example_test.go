@@ -1,9 +1,9 @@
-package fuzz_test
+package oracle_test
 
 import (
 	"fmt"
 
-	"github.com/notifymux/notifymux/fuzz"
+	"github.com/notifymux/notifymux/fuzz/internal/oracle"
 	"github.com/notifymux/notifymux/match"
 )
 
@@ -13,11 +13,11 @@ func ExampleOverlaps() {
 	dirs := match.Rule{ID: "dirs", Bucket: "photos", Events: match.ObjectCreated, Prefix: "a/", Target: "index"}
 	tails := match.Rule{ID: "tails", Bucket: "photos", Events: match.ObjectCreatedPut.Set(), Suffix: "/b", Target: "scan"}
 
-	fmt.Println(fuzz.Overlaps(dirs, tails))
-	e, key, _ := fuzz.Search(dirs, tails) // the shortest witness: the filters share the "/"
+	fmt.Println(oracle.Overlaps(dirs, tails))
+	e, key, _ := oracle.Search(dirs, tails) // the shortest witness: the filters share the "/"
 	fmt.Println(e, key)
 
-	oracle := fuzz.NewIndex()
+	oracle := oracle.NewIndex()
 	oracle.Add(dirs)
 	verdict := oracle.JudgeAdd(tails)
 	fmt.Println(verdict)

@@ -1,4 +1,4 @@
-package fuzz
+package oracle
 
 import (
 	"errors"
@@ -6,6 +6,11 @@ import (
 
 	"github.com/notifymux/notifymux/match"
 )
+
+// largeBucket is the most rules match.Index scans in turn (its smallBucket);
+// buckets of more rules take its other path, which the wide Replaces of the
+// generator reach.
+const largeBucket = 12
 
 // TestDifferential runs fixed-seed random operation sequences on match.Index
 // and the oracle side by side (see Checker).
@@ -15,7 +20,7 @@ func TestDifferential(t *testing.T) {
 		seqs = 400 // about 5,000 changes; the race detector slows this test tenfold
 	}
 	keys := ShortKeys(3)
-	accepted, refused := 0, 0
+	accepted, refused, wide := 0, 0, 0
 	for seed := range uint64(seqs) {
 		rng := newRand(seed)
 		ops := RandOps(rng, steps)
@@ -26,16 +31,22 @@ func TestDifferential(t *testing.T) {
 		c := NewChecker(probe)
 		for _, op := range ops {
 			if err := c.Apply(op); err != nil {
-				reportMismatch(t, ops, probe, err)
+				t.Fatal(Shrink(ops, probe, err))
 			}
 		}
 		if err := c.Done(); err != nil {
-			reportMismatch(t, ops, probe, err)
+			t.Fatal(Shrink(ops, probe, err))
 		}
 		accepted += c.Accepted
 		refused += c.Refused
+		if c.Largest > largeBucket {
+			wide++
+		}
 	}
-	t.Logf("%d sequences of %d ops: %d changes accepted, %d refused", seqs, steps, accepted, refused)
+	t.Logf("%d sequences of %d ops: %d changes accepted, %d refused; %d sequences had a bucket of over %d rules", seqs, steps, accepted, refused, wide, largeBucket)
+	if wide < seqs/10 {
+		t.Errorf("%d of %d sequences had a bucket of over %d rules; want at least a tenth, or match.Index's path for large buckets goes unchecked", wide, seqs, largeBucket)
+	}
 	if accepted < seqs || refused < seqs {
 		t.Errorf("accepted %d and refused %d changes; want each at least %d (one per sequence), or the generator is not exercising both paths", accepted, refused, seqs)
 	}
@@ -79,7 +90,7 @@ func TestIndexSharedBytes(t *testing.T) {
 // third rule overlaps its first is refused with a *match.ConflictError naming
 // those two rules, leaving the index as it was.
 func TestAddAll(t *testing.T) {
-	seeds := seedOps()
+	seeds := SeedOps()
 	for _, name := range []string{"addall_two_buckets_then_conflict", "addall_third_overlaps_first"} {
 		if err := CheckOps(seeds[name], ShortKeys(3)); err != nil {
 			t.Errorf("%s: %v", name, err)

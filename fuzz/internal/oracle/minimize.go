@@ -7,10 +7,13 @@
 // every change after which the sequence still fails, until no single change
 // helps.
 
-package fuzz
+package oracle
 
 import (
+	"errors"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/notifymux/notifymux/match"
 )
@@ -81,4 +84,21 @@ func cloneOps(ops []Op) []Op {
 		}
 	}
 	return out
+}
+
+// Shrink returns err, which CheckOps(ops, keys) returned, followed by the
+// shortest sequence Minimize finds that still fails, written as Go, ready
+// to paste into a regression test. Errors other than a *MismatchError are
+// returned as they are.
+func Shrink(ops []Op, keys []string, err error) error {
+	var me *MismatchError
+	if !errors.As(err, &me) {
+		return err
+	}
+	small := Minimize(ops, func(ops []Op) bool { return CheckOps(ops, keys) != nil })
+	var b strings.Builder
+	for _, op := range small {
+		fmt.Fprintf(&b, "\t%#v,\n", op)
+	}
+	return fmt.Errorf("%w\nminimal sequence (%d ops, fails with: %v):\n%s", err, len(small), CheckOps(small, keys), b.String())
 }

@@ -1,6 +1,6 @@
 //go:build !race
 
-package fuzz
+package oracle
 
 // raceEnabled reports whether the race detector is on; slow tests do less under it.
 const raceEnabled = false

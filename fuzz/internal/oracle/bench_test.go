@@ -2,7 +2,7 @@
 // per second: a Search over the largest key space the generators make, a
 // Search pruned for realistic filters, and one FuzzIndex input of 48 Ops.
 
-package fuzz
+package oracle
 
 import (
 	"testing"
@@ -39,7 +39,7 @@ func BenchmarkCheckOps(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	keys := fuzzKeys(data)
+	keys := KeysFor(data)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := CheckOps(ops, keys); err != nil {

@@ -1,0 +1,343 @@
+// This file implements the write side of one bucket and how it keeps the
+// bucket's block (block.go) up to date.
+//
+// Writers find conflicts on the shape of the design card: a go-radix tree
+// maps each stored prefix to its rule or, when several rules share it, to a
+// prefixEntry, which holds them (sorted by suffix, then ID) and, once there
+// are more than trieAbove of them, an immutable trie of their suffixes
+// (trie.go). The conflict search (conflict.go) walks both. A map holds the
+// rules by ID, and counts per event and (in large buckets) per (prefix
+// length, byte) give the block's event mask and probes without a scan.
+//
+// After each change the bucket brings its block up to date (sync):
+//
+//   - an empty bucket has none;
+//   - a small bucket gets a new block built from its rules;
+//   - a large bucket whose block is large already has the rule's slot
+//     filled or deleted in place, and gets a new block, sharing the prefix
+//     table, only when its events or probes changed, or a new prefix table
+//     when the old one is too full;
+//   - a bucket that has just become large gets its first prefix table.
+//
+// Buckets built inside a write transaction (txn.go) skip the in-place steps:
+// their first block is built whole when the transaction commits.
+
+package match
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/armon/go-radix"
+)
+
+// trieAbove is the number of rules sharing a prefix above which their
+// suffixes are also kept in a trie, so that the conflict search does not
+// compare a new rule with each of them.
+const trieAbove = 8
+
+// bucket is the write side of one bucket. Writers only.
+type bucket struct {
+	name       string
+	prefixes   *radix.Tree      // prefix → its only *Rule, or a *prefixEntry
+	ids        map[string]*Rule // rule ID → rule
+	events     [MaxEvent + 1]int32
+	prefixEnds map[lengthByte]int32 // (prefix length, last byte) → stored prefixes; large buckets only
+	suffixEnds map[lengthByte]int32 // (prefix length, suffix's last byte&63, or 64 for "") → rules; large buckets only
+	reprobe    bool                 // a key of prefixEnds or suffixEnds came or went since the last block
+	smallLimit int                  // the Index's smallLimit
+
+	block     *block // the newest block; nil when empty or not built yet
+	slotsUsed int    // slots of block.prefixes not empty (live and deleted)
+}
+
+// prefixEntry describes the rules that share one prefix, when there are
+// at least two (a prefix with one rule maps to the rule).
+type prefixEntry struct {
+	events   EventSet    // union of their events
+	ends     uint64      // bit c&63 set when one's suffix ends with byte c; all bits for ""
+	rules    []*Rule     // sorted by suffix, then ID
+	suffixes *suffixTrie // the trie of their suffixes, when there are more than trieAbove
+}
+
+// endBits returns the prefixEntry.ends bits of one suffix.
+func endBits(suffix string) uint64 {
+	if suffix == "" {
+		return ^uint64(0)
+	}
+	return 1 << (suffix[len(suffix)-1] & 63)
+}
+
+// lengthByte is a key of bucket.prefixEnds and bucket.suffixEnds: a prefix
+// length (at most MaxFilterLen) and a byte, packed small to keep the maps of
+// the many small buckets small.
+type lengthByte uint32
+
+func newLengthByte(length, c int) lengthByte { return lengthByte(length)<<8 | lengthByte(c) }
+func (k lengthByte) length() int             { return int(k >> 8) }
+func (k lengthByte) byteValue() int          { return int(k & 0xFF) }
+
+// prefixEnd returns the prefixEnds key of a stored prefix.
+func prefixEnd(prefix string) lengthByte {
+	if prefix == "" {
+		return 0
+	}
+	return newLengthByte(len(prefix), int(prefix[len(prefix)-1]))
+}
+
+// suffixEnd returns the suffixEnds key of a rule.
+func suffixEnd(r *Rule) lengthByte {
+	if r.Suffix == "" {
+		return newLengthByte(len(r.Prefix), 64)
+	}
+	return newLengthByte(len(r.Prefix), int(r.Suffix[len(r.Suffix)-1]&63))
+}
+
+// newBucket returns an empty bucket with room for about n rules.
+func newBucket(name string, n, smallLimit int) *bucket {
+	return &bucket{name: name, smallLimit: smallLimit, prefixes: radix.New(), ids: make(map[string]*Rule, n)}
+}
+
+// small reports whether the bucket's block tests each rule in turn.
+func (b *bucket) small() bool { return len(b.ids) <= min(b.smallLimit, smallBucket) }
+
+// countEnds fills prefixEnds and suffixEnds from b's rules. Only a large
+// bucket keeps them (they give its probes), so a small one, the common
+// case, spends no memory on them.
+func (b *bucket) countEnds() {
+	b.prefixEnds, b.suffixEnds = make(map[lengthByte]int32), make(map[lengthByte]int32)
+	b.prefixes.Walk(func(prefix string, _ any) bool {
+		b.prefixEnds[prefixEnd(prefix)]++
+		return false
+	})
+	for _, r := range b.ids {
+		b.suffixEnds[suffixEnd(r)]++
+	}
+	b.reprobe = true
+}
+
+// count adds d to m[k] (when b keeps the counts) and notes when k comes or goes.
+func (b *bucket) count(m map[lengthByte]int32, k lengthByte, d int32) {
+	if m == nil {
+		return
+	}
+	n := m[k] + d
+	if n == 0 {
+		delete(m, k)
+	} else {
+		m[k] = n
+	}
+	if n == 0 || n == d {
+		b.reprobe = true
+	}
+}
+
+// insert adds r, which has passed check, to the write side. A prefix with
+// one rule maps to the rule itself in the go-radix tree; a prefixEntry is
+// made when a second rule shares it.
+func (b *bucket) insert(r *Rule) {
+	b.ids[r.ID] = r
+	for e := range r.Events.Events() {
+		b.events[e]++
+	}
+	b.count(b.suffixEnds, suffixEnd(r), 1)
+	v, ok := b.prefixes.Get(r.Prefix)
+	if !ok {
+		b.prefixes.Insert(r.Prefix, r)
+		b.count(b.prefixEnds, prefixEnd(r.Prefix), 1)
+		return
+	}
+	pe, ok := v.(*prefixEntry)
+	if !ok {
+		one := v.(*Rule)
+		pe = &prefixEntry{events: one.Events & AllEvents, ends: endBits(one.Suffix), rules: []*Rule{one}}
+		b.prefixes.Insert(r.Prefix, pe)
+	}
+	pe.events |= r.Events
+	pe.ends |= endBits(r.Suffix)
+	i, _ := slices.BinarySearchFunc(pe.rules, r, compareRules)
+	pe.rules = slices.Insert(pe.rules, i, r)
+	switch {
+	case pe.suffixes != nil:
+		pe.suffixes = addSuffix(pe.suffixes, r)
+	case len(pe.rules) > trieAbove:
+		for _, h := range pe.rules {
+			pe.suffixes = addSuffix(pe.suffixes, h)
+		}
+	}
+}
+
+// remove deletes r, which b holds, from the write side.
+func (b *bucket) remove(r *Rule) {
+	delete(b.ids, r.ID)
+	for e := range r.Events.Events() {
+		b.events[e]--
+	}
+	b.count(b.suffixEnds, suffixEnd(r), -1)
+	v, _ := b.prefixes.Get(r.Prefix)
+	pe, ok := v.(*prefixEntry)
+	if !ok { // r was the prefix's only rule
+		b.prefixes.Delete(r.Prefix)
+		b.count(b.prefixEnds, prefixEnd(r.Prefix), -1)
+		return
+	}
+	pe.rules = slices.DeleteFunc(pe.rules, func(h *Rule) bool { return h == r })
+	if len(pe.rules) == 1 {
+		b.prefixes.Insert(r.Prefix, pe.rules[0])
+		return
+	}
+	if pe.suffixes != nil {
+		pe.suffixes = removeSuffix(pe.suffixes, r)
+		if len(pe.rules) <= trieAbove/2 {
+			pe.suffixes = nil
+		}
+	}
+	pe.events, pe.ends = 0, 0
+	if pe.suffixes != nil {
+		pe.events, pe.ends = pe.suffixes.mask, lastBytes(pe.suffixes)
+		return
+	}
+	for _, h := range pe.rules {
+		pe.events |= h.Events & AllEvents
+		pe.ends |= endBits(h.Suffix)
+	}
+}
+
+// mask returns the union of the events of b's rules.
+func (b *bucket) mask() EventSet {
+	var m EventSet
+	for e, n := range b.events {
+		if n > 0 {
+			m |= Event(e).Set()
+		}
+	}
+	return m
+}
+
+// probes returns the probe list of b's stored prefixes, ascending by length.
+func (b *bucket) probes() []probe {
+	byLen := make(map[int]*probe)
+	var ls []int
+	for k := range b.prefixEnds {
+		p := byLen[k.length()]
+		if p == nil {
+			p = &probe{length: uint16(k.length())}
+			byLen[k.length()] = p
+			ls = append(ls, k.length())
+		}
+		c := k.byteValue()
+		p.lastBytes[c>>6] |= 1 << (c & 63)
+	}
+	for k := range b.suffixEnds {
+		p := byLen[k.length()] // every rule's prefix length is in prefixEnds
+		if c := k.byteValue(); c == 64 {
+			p.suffixEnds = ^uint64(0)
+		} else {
+			p.suffixEnds |= 1 << c
+		}
+	}
+	slices.Sort(ls)
+	out := make([]probe, len(ls))
+	for i, l := range ls {
+		out[i] = *byLen[l]
+	}
+	b.reprobe = false
+	return out
+}
+
+// build returns a new block holding every rule of b, or nil when b is empty.
+func (b *bucket) build() *block {
+	b.slotsUsed = 0
+	if len(b.ids) == 0 {
+		return nil
+	}
+	if b.small() {
+		nb := newBlock(b.name, len(b.ids))
+		for _, r := range b.ids {
+			e := newEntry(r)
+			nb.hot, nb.small = append(nb.hot, e.hot()), append(nb.small, e)
+			nb.ends |= endBits(r.Suffix)
+			if r.Prefix == "" {
+				nb.starts = ^uint64(0)
+			} else {
+				nb.starts |= 1 << (r.Prefix[0] & 63)
+			}
+		}
+		nb.mask = b.mask()
+		b.prefixEnds, b.suffixEnds = nil, nil
+		return nb
+	}
+	if b.prefixEnds == nil {
+		b.countEnds()
+	}
+	nb := newLargeBlock(b.name, b.probes())
+	nb.mask = b.mask()
+	size := 16
+	for size < 2*len(b.ids) {
+		size *= 2
+	}
+	nb.prefixes, nb.slotMask = make([]prefixSlot, size), uint64(size-1)
+	for _, r := range b.ids {
+		b.fillSlot(nb, r)
+	}
+	return nb
+}
+
+// fillSlot puts r into the first empty slot of its run in nb's prefix table:
+// the entry first, then the hash that makes readers see it.
+func (b *bucket) fillSlot(nb *block, r *Rule) {
+	h := slotHash(r.Prefix)
+	for j := h & nb.slotMask; ; j = (j + 1) & nb.slotMask {
+		if s := &nb.prefixes[j]; s.hash.Load() == slotEmpty {
+			s.entry = newEntry(r)
+			s.hash.Store(h)
+			b.slotsUsed++
+			return
+		}
+	}
+}
+
+// sync brings b.block up to date after r was inserted (added true) or
+// removed, and returns it. The table readers use must then be given the
+// returned block when it is not the one they have.
+func (b *bucket) sync(r *Rule, added bool) *block {
+	old := b.block
+	if len(b.ids) == 0 || b.small() || old == nil || old.prefixes == nil ||
+		(added && 4*(b.slotsUsed+1) > 3*len(old.prefixes)) {
+		b.block = b.build()
+		return b.block
+	}
+	if added {
+		b.fillSlot(old, r)
+	} else {
+		h := slotHash(r.Prefix)
+		for j := h & old.slotMask; ; j = (j + 1) & old.slotMask {
+			if s := &old.prefixes[j]; s.hash.Load() == h && s.entry.rule == r {
+				s.hash.Store(slotDeleted)
+				break
+			}
+		}
+	}
+	if m := b.mask(); m != old.mask || b.reprobe {
+		probes := old.probes
+		if b.reprobe {
+			probes = b.probes()
+		}
+		nb := newLargeBlock(b.name, probes)
+		nb.mask = m
+		nb.prefixes, nb.slotMask = old.prefixes, old.slotMask
+		b.block = nb
+	}
+	return b.block
+}
+
+// compareRules orders rules by prefix, then suffix, then ID.
+func compareRules(a, b *Rule) int {
+	if c := strings.Compare(a.Prefix, b.Prefix); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Suffix, b.Suffix); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
