@@ -260,13 +260,16 @@ func Compile(bucket string, rules []match.Rule) (*Rules, error) {
 // EstimateBytes estimates the heap size of the compiled rules of a bucket:
 // a fixed size per bucket and per rule, fitted to the heap growth of
 // compiled indexes (see TestEstimateBytes), plus the bytes of the strings.
+// A rule costs more past the first 12 of a bucket, where match keeps a
+// prefix table for the bucket instead of testing each rule in its block.
 func EstimateBytes(bucket string, rules []match.Rule) int64 {
-	const perEmpty, perBucket, perRule = 96, 1800, 450
+	const perEmpty, perBucket, perSmallRule, perLargeRule, small = 96, 1300, 290, 650, 12
 	n := int64(perEmpty + len(bucket))
 	if len(rules) == 0 {
 		return n
 	}
-	n += perBucket + perRule*int64(len(rules))
+	k := int64(len(rules))
+	n += perBucket + perSmallRule*min(k, small) + perLargeRule*max(0, k-small)
 	for _, r := range rules {
 		n += int64(len(r.ID) + len(r.Prefix) + len(r.Suffix) + len(r.Target))
 	}
