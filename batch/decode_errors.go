@@ -201,5 +201,8 @@ func keyError(field, key string) error {
 		return fmt.Errorf("%w: %s is %d bytes, over the %d-byte limit of COS and S3 keys; it begins %s",
 			ErrKeyTooLong, field, len(key), MaxKeyLen, quote(key))
 	}
+	if !utf8.ValidString(key) {
+		return notEvent("%s %s is not valid UTF-8, as COS and S3 keys are", field, quote(key))
+	}
 	return nil
 }

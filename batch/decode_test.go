@@ -620,3 +620,15 @@ func TestDecodeEmptyRecordsAfterAnArray(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeS3KeyInvalidUTF8: an S3 key is URL-encoded, so "%80" decodes to
+// a byte that is not UTF-8. Such a key is refused, as COS and S3 keys are
+// UTF-8; it used to pass, and an encoder then wrote it as U+FFFD, so the
+// record changed on its way through.
+func TestDecodeS3KeyInvalidUTF8(t *testing.T) {
+	input := `{"Records":[{"eventName":"ObjectRemoved:Delete","s3":{"bucket":{"name":"b"},"object":{"key":"ok%2F%80"}}}]}` + "\n"
+	got := decodeAll(t, input, batch.DecoderConfig{})
+	if len(got) != 1 || got[0].err == nil || !strings.Contains(got[0].err.Error(), "UTF-8") {
+		t.Fatalf("got %+v, want one error naming UTF-8", got)
+	}
+}
