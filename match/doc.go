@@ -27,8 +27,8 @@
 // Names are parsed strictly: case matters and spaces are not allowed.
 // [ParseEvent] takes one concrete name; [ParseEventSet] also takes wildcards
 // and returns an [EventSet]. An unknown name is an [*EventNameError] that
-// quotes it and suggests the closest valid name, so the seed pages' misprint
-// "cos: ObjectCreated:Put" is answered with "did you mean
+// quotes it and suggests the closest valid name, so the misprint found in the
+// COS documentation, "cos: ObjectCreated:Put", is answered with "did you mean
 // "cos:ObjectCreated:Put"?".
 //
 // # Rules
