@@ -121,15 +121,7 @@ type runOptions struct {
 	secret     []byte
 	deadLetter string
 	policy     dispatch.QueuePolicy
-	queue      int
-	workers    int
-	maxRecords int
-	maxBytes   int
-	maxWait    time.Duration
-	timeout    time.Duration
-	retries    int
-	backoff    time.Duration
-	drain      time.Duration
+	deliveryOptions
 }
 
 func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -171,24 +163,8 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if o.policy, err = dispatch.ParseQueuePolicy(*policy); err != nil {
 		return usageError(stderr, "run", "-policy %q: want block, drop or reject", *policy)
 	}
-	for _, c := range []struct {
-		name string
-		bad  bool
-		want string
-	}{
-		{"-queue", o.queue < 1, "at least 1"},
-		{"-workers", o.workers < 0, "0 (the default) or more"},
-		{"-max-records", o.maxRecords < 1, "at least 1"},
-		{"-max-bytes", o.maxBytes < 1, "at least 1"},
-		{"-max-wait", o.maxWait <= 0, "positive"},
-		{"-timeout", o.timeout <= 0, "positive"},
-		{"-retries", o.retries < 0, "0 or more"},
-		{"-backoff", o.backoff <= 0, "positive"},
-		{"-drain", o.drain < 0, "0 or more"},
-	} {
-		if c.bad {
-			return usageError(stderr, "run", "%s %s: want %s", c.name, fs.Lookup(c.name[1:]).Value, c.want)
-		}
+	if msg := o.invalid(fs); msg != "" {
+		return usageError(stderr, "run", "%s", msg)
 	}
 	if o.deadLetter == "" {
 		return usageError(stderr, "run", "-dead-letter: want a file name or -")
@@ -412,10 +388,6 @@ func newRunner(o runOptions, x *match.Index, regions map[string]string, stdout, 
 		r.dead = dispatch.NewDeadLetterFile(o.deadLetter)
 		dead = r.dead
 	}
-	retries := o.retries
-	if retries == 0 {
-		retries = dispatch.NoRetries
-	}
 	p, err := dispatch.NewPipeline(dispatch.Config{
 		Dispatcher: d,
 		DeadLetter: dead,
@@ -423,13 +395,13 @@ func newRunner(o runOptions, x *match.Index, regions map[string]string, stdout, 
 			fmt.Fprintf(stderr, "notifymux run: %d records for %s are lost: the dead-letter file failed: %v (delivery failed with: %v)\n",
 				len(dl.Batch.Records), dl.Batch.Target, err, dl.Err)
 		},
-		Batch:        batch.Config{MaxRecords: o.maxRecords, MaxBytes: o.maxBytes, MaxWait: o.maxWait, Format: o.format},
+		Batch:        o.batchConfig(o.format),
 		QueueRecords: o.queue,
 		Workers:      o.workers,
 		Policy:       o.policy,
-		MaxRetries:   retries,
+		MaxRetries:   o.maxRetries(),
 		RetryBase:    o.backoff,
-		RetryMax:     max(o.backoff, 30*time.Second),
+		RetryMax:     o.retryMax(),
 		// JSONLines, HTTP and deadLetterFile keep nothing of a batch
 		// once they return, and OnDeadLetterError above only counts.
 		RecycleBatches: true,

@@ -478,9 +478,9 @@ func benchIndex(tb testing.TB) *match.Index {
 
 // benchOptions are run's defaults, as the flags give them.
 func benchOptions() runOptions {
-	return runOptions{to: "-", deadLetter: "-", policy: dispatch.Block, queue: 10000, maxRecords: 10,
-		maxBytes: 256 << 10, maxWait: 100 * time.Millisecond, timeout: 10 * time.Second, retries: 2,
-		backoff: time.Second, drain: 5 * time.Second, appID: "1250000000", region: "ap-guangzhou"}
+	return runOptions{to: "-", deadLetter: "-", policy: dispatch.Block, appID: "1250000000", region: "ap-guangzhou",
+		deliveryOptions: deliveryOptions{queue: 10000, maxRecords: 10, maxBytes: 256 << 10, maxWait: 100 * time.Millisecond,
+			timeout: 10 * time.Second, retries: 2, backoff: time.Second, drain: 5 * time.Second}}
 }
 
 // TestRunMemoryBounded streams 100,000 generated lines (never held in memory)

@@ -92,23 +92,18 @@ type serveOptions struct {
 	secretFile        string
 	deadLetter        string
 	policy            dispatch.QueuePolicy
-	queue, workers    int
-	maxRecords        int
-	maxBytes          int
-	maxWait, timeout  time.Duration
-	retries           int
-	backoff, drain    time.Duration
-	maxBody           int64
-	maxInflight       int
-	ruleCacheBytes    int64
-	tlsCert, tlsKey   string
-	secret            []byte // the delivery HMAC key
-	accessKey, s3Key  string
-	ingestToken       string
-	targets           map[string]string
-	generatedSecrets  []string // paths of the secrets generated now
-	secretsDir        string
-	durable           durableOptions
+	deliveryOptions
+	maxBody          int64
+	maxInflight      int
+	ruleCacheBytes   int64
+	tlsCert, tlsKey  string
+	secret           []byte // the delivery HMAC key
+	accessKey, s3Key string
+	ingestToken      string
+	targets          map[string]string
+	generatedSecrets []string // paths of the secrets generated now
+	secretsDir       string
+	durable          durableOptions
 }
 
 // envName is the variable that gives flag name: NOTIFYMUX_MAX_BODY for max-body.
@@ -235,10 +230,6 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	} else {
 		dead = dispatch.NewDeadLetterFile(o.deadLetter)
 	}
-	retries := o.retries
-	if retries == 0 {
-		retries = dispatch.NoRetries
-	}
 	var durable *durableStage
 	var p *dispatch.Pipeline
 	if o.durable.on {
@@ -251,13 +242,13 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 				log.Error("records lost: the dead-letter file failed", "records", len(dl.Batch.Records), "target", dl.Batch.Target,
 					"error", err.Error(), "delivery_error", fmt.Sprint(dl.Err))
 			},
-			Batch:          batch.Config{MaxRecords: o.maxRecords, MaxBytes: o.maxBytes, MaxWait: o.maxWait, Format: o.format},
+			Batch:          o.batchConfig(o.format),
 			QueueRecords:   o.queue,
 			Workers:        o.workers,
 			Policy:         o.policy,
-			MaxRetries:     retries,
+			MaxRetries:     o.maxRetries(),
 			RetryBase:      o.backoff,
-			RetryMax:       max(o.backoff, 30*time.Second),
+			RetryMax:       o.retryMax(),
 			RecycleBatches: true, // JSONLines, HTTP and the dead-letter writers keep nothing of a batch
 		})
 	}
@@ -471,20 +462,14 @@ func (o *serveOptions) check(fs *flag.FlagSet, format, policy string, stderr io.
 	if o.region == "" {
 		return usageError(stderr, "serve", "-region: want a region name such as us-east-1")
 	}
+	if msg := o.invalid(fs); msg != "" {
+		return usageError(stderr, "serve", "%s", msg)
+	}
 	for _, c := range []struct {
 		name string
 		bad  bool
 		want string
 	}{
-		{"-queue", o.queue < 1, "at least 1"},
-		{"-workers", o.workers < 0, "0 (the default) or more"},
-		{"-max-records", o.maxRecords < 1, "at least 1"},
-		{"-max-bytes", o.maxBytes < 1, "at least 1"},
-		{"-max-wait", o.maxWait <= 0, "positive"},
-		{"-timeout", o.timeout <= 0, "positive"},
-		{"-retries", o.retries < 0, "0 or more"},
-		{"-backoff", o.backoff <= 0, "positive"},
-		{"-drain", o.drain < 0, "0 or more"},
 		{"-max-body", o.maxBody < 1, "at least 1"},
 		{"-max-inflight", o.maxInflight < 1, "at least 1"},
 		{"-rule-cache-bytes", o.ruleCacheBytes < 0, "0 (off) or more"},

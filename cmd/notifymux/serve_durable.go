@@ -23,7 +23,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/notifymux/notifymux/batch"
 	"github.com/notifymux/notifymux/dispatch"
 	"github.com/notifymux/notifymux/dispatch/gateway"
 	js "github.com/notifymux/notifymux/dispatch/jetstream"
@@ -156,10 +155,6 @@ func startDurable(o *serveOptions, d dispatch.Dispatcher, log *slog.Logger) (*du
 		return nil, err
 	}
 	s.pub = js.NewPublisher(j, do.names)
-	retries := o.retries
-	if retries == 0 {
-		retries = dispatch.NoRetries
-	}
 	s.del, err = js.NewDeliverer(ctx, j, js.DeliveryConfig{
 		Names:      do.names,
 		Dispatcher: d,
@@ -167,10 +162,10 @@ func startDurable(o *serveOptions, d dispatch.Dispatcher, log *slog.Logger) (*du
 			log.Error("a dead letter could not be stored; the record stays in the event stream", "target", dl.Batch.Target,
 				"error", err.Error(), "delivery_error", fmt.Sprint(dl.Err))
 		},
-		Batch:      batch.Config{MaxRecords: o.maxRecords, MaxBytes: o.maxBytes, MaxWait: o.maxWait, Format: o.format},
-		MaxRetries: retries,
+		Batch:      o.batchConfig(o.format),
+		MaxRetries: o.maxRetries(),
 		RetryBase:  o.backoff,
-		RetryMax:   max(o.backoff, 30*time.Second),
+		RetryMax:   o.retryMax(),
 		AckWait:    do.ackWait,
 	})
 	if err != nil {
