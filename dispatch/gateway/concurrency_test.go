@@ -126,6 +126,16 @@ func TestS3BodiesBounded(t *testing.T) {
 			break
 		}
 	}
+	if code != 503 {
+		for i, s := range slows {
+			s.conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			buf := make([]byte, 200)
+			n, err := s.conn.Read(buf)
+			if n > 0 || (err != nil && !strings.Contains(err.Error(), "timeout")) {
+				t.Logf("slow %d answered early: %q %v", i, buf[:n], err)
+			}
+		}
+	}
 	if code != 503 || !strings.Contains(answer, "<Code>SlowDown</Code>") {
 		t.Fatalf("with %d bodies being read: got %d %s, want 503 SlowDown", gateway.MaxS3Bodies, code, answer)
 	}
