@@ -291,18 +291,20 @@ func (d *Deliverer) deliver(b batch.Batch, hs []*held) {
 		d.setHeld(h, false)
 	}
 	if err == nil {
+		// Counted before the acks are sent, so that a reader who sees the
+		// records gone from the stream also sees them counted.
+		d.delivered.Add(uint64(len(hs)))
+		d.batches.Add(1)
 		for _, h := range hs {
 			_ = h.msg.Ack() // a lost ack means one more delivery, never a loss
 		}
-		d.delivered.Add(uint64(len(hs)))
-		d.batches.Add(1)
 		return
 	}
 	if d.deliverCtx.Err() != nil { // Close gave up: leave them to the next start or another gateway
+		d.released.Add(uint64(len(hs)))
 		for _, h := range hs {
 			_ = h.msg.Nak()
 		}
-		d.released.Add(uint64(len(hs)))
 		return
 	}
 	now := time.Now()
@@ -445,7 +447,7 @@ func (d *Deliverer) Close(ctx context.Context) error {
 // DeliveryStats counts what a Deliverer did, in records.
 type DeliveryStats struct {
 	Fetched          uint64 // messages fetched, redeliveries included
-	Delivered        uint64 // delivered (2xx) and acknowledged
+	Delivered        uint64 // delivered (2xx), counted as their acks are sent
 	Batches          uint64 // batches delivered
 	Retried          uint64 // failed attempts left for a later delivery
 	DeadLettered     uint64 // given up, dead letter stored, acknowledged

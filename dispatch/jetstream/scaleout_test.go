@@ -68,6 +68,11 @@ func TestTwoGatewaysShareTheWork(t *testing.T) {
 	}
 	wg.Wait()
 	waitFor(t, 20*time.Second, "not every record delivered", func() bool { k, _ := f.counts(); return k == n })
+	// The function counts a record when it receives it; a Deliverer counts
+	// it once the 2xx came back and the batch was acknowledged, a moment later.
+	waitFor(t, 10*time.Second, "deliveries not counted", func() bool {
+		return ds[0].Stats().Delivered+ds[1].Stats().Delivered >= n
+	})
 	keys, dups := f.counts()
 	a, b := ds[0].Stats().Delivered, ds[1].Stats().Delivered
 	t.Logf("%d records: gateway A delivered %d, B %d, %d duplicates", keys, a, b, dups)
