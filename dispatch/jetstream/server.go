@@ -3,7 +3,11 @@
 // directory, and no port unless one is asked for. With DontListen the
 // server is reached only in-process (nats.InProcessServer), so a gateway
 // on a laptop opens nothing; with a listen address it accepts other
-// gateways, and then requires a token.
+// gateways, and then requires a token. With a cluster name and a route
+// listener it is one node of a NATS cluster: JetStream is clustered, and a
+// stream of Replicas 3 keeps each record on three nodes. Routes carry the
+// same token (as the password of user "notifymux"): a node that does not
+// know it cannot join.
 
 package jetstream
 
@@ -11,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -77,9 +82,32 @@ type ServerConfig struct {
 	// ServerName names the server (in a cluster, each needs its own).
 	// Default "notifymux".
 	ServerName string
+	// Cluster, when its Name is set, makes the server a node of a NATS
+	// cluster. Listen and Token are then required (routes are
+	// authenticated with the token).
+	Cluster ClusterConfig
 	// ReadyTimeout bounds the start-up. Default 10 s.
 	ReadyTimeout time.Duration
 }
+
+// ClusterConfig makes an embedded server one node of a NATS cluster. Every
+// node has the same Name and Token and its own ServerName and StoreDir.
+type ClusterConfig struct {
+	// Name is the cluster's name, the same on every node.
+	Name string
+	// Listen is the host:port this node accepts routes from the other
+	// nodes on (port 0 picks one; Server.RouteAddr tells which). Required
+	// with Name.
+	Listen string
+	// Routes are the host:port route listeners of the other nodes, at
+	// least one (JetStream refuses to cluster without). A node may list its
+	// own, which it skips, so every node can be given the same list; a
+	// node that reaches one other learns the rest from it.
+	Routes []string
+}
+
+// routeUser is the user name of routes; their password is the token.
+const routeUser = "notifymux"
 
 // Server is an embedded NATS server with JetStream enabled.
 type Server struct {
@@ -122,19 +150,17 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		if cfg.Token == "" {
 			return nil, fmt.Errorf("jetstream: ServerConfig.Token is required with Listen %q: a listener without authentication is open to anyone who reaches it", cfg.Listen)
 		}
-		host, port, err := net.SplitHostPort(cfg.Listen)
+		host, p, err := splitListen(cfg.Listen)
 		if err != nil {
-			return nil, fmt.Errorf("jetstream: ServerConfig.Listen %q: %w", cfg.Listen, err)
-		}
-		p, err := strconv.Atoi(port)
-		if err != nil || p < 0 || p > 65535 {
-			return nil, fmt.Errorf("jetstream: ServerConfig.Listen %q: bad port", cfg.Listen)
-		}
-		if p == 0 {
-			p = server.RANDOM_PORT
+			return nil, fmt.Errorf("jetstream: ServerConfig.Listen %w", err)
 		}
 		opts.Host, opts.Port = host, p
 		opts.Authorization = cfg.Token
+	}
+	if cfg.Cluster.Name != "" {
+		if err := clusterOptions(opts, cfg); err != nil {
+			return nil, err
+		}
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
@@ -152,9 +178,67 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	return s, nil
 }
 
+// clusterOptions sets the cluster part of opts from cfg.Cluster.
+func clusterOptions(opts *server.Options, cfg ServerConfig) error {
+	c := cfg.Cluster
+	if cfg.Token == "" {
+		return fmt.Errorf("jetstream: ServerConfig.Token is required with Cluster %q: routes are authenticated with it", c.Name)
+	}
+	host, port, err := splitListen(c.Listen)
+	if err != nil {
+		return fmt.Errorf("jetstream: ServerConfig.Cluster.Listen: %w", err)
+	}
+	if cfg.Listen == "" { // nats-server opens the route port only after the client port
+		return fmt.Errorf("jetstream: ServerConfig.Listen is required with Cluster %q", c.Name)
+	}
+	if len(c.Routes) == 0 {
+		return fmt.Errorf("jetstream: ServerConfig.Cluster.Routes is empty: a JetStream cluster node needs the route addresses of the others")
+	}
+	opts.Cluster = server.ClusterOpts{Name: c.Name, Host: host, Port: port, Username: routeUser, Password: cfg.Token}
+	for _, r := range c.Routes {
+		if _, _, err := splitListen(r); err != nil {
+			return fmt.Errorf("jetstream: ServerConfig.Cluster.Routes: %w", err)
+		}
+		opts.Routes = append(opts.Routes, &url.URL{Scheme: "nats-route", User: url.UserPassword(routeUser, cfg.Token), Host: r})
+	}
+	return nil
+}
+
+// splitListen splits a host:port; port 0 becomes server.RANDOM_PORT.
+func splitListen(addr string) (string, int, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q: %w", addr, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return "", 0, fmt.Errorf("%q: bad port", addr)
+	}
+	if p == 0 {
+		p = server.RANDOM_PORT
+	}
+	return host, p, nil
+}
+
 // ClientURL returns the URL other processes connect to ("nats://host:port"),
 // or "" when the server does not listen.
 func (s *Server) ClientURL() string { return s.url }
+
+// RouteAddr returns the host:port this node accepts routes on, or "" when
+// it is not a cluster node.
+func (s *Server) RouteAddr() string {
+	if s.cfg.Cluster.Name == "" {
+		return ""
+	}
+	if a := s.ns.ClusterAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+// Name returns the server's name (ServerConfig.ServerName), as JetStream
+// reports it for a stream's leader and replicas.
+func (s *Server) Name() string { return s.cfg.ServerName }
 
 // Connect returns a client connection to s: in-process (no socket) when s
 // does not listen, else over its listener with its token. opts are added
