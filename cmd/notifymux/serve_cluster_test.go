@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	js "github.com/notifymux/notifymux/dispatch/jetstream"
+)
+
+// startCluster starts a NATS cluster of n embedded nodes on 127.0.0.1
+// (random client ports, token authentication on clients and routes),
+// stopped at the end of the test, and waits until JetStream has a meta
+// leader. Every node is given the same list of routes, its own included,
+// as in the README's configuration; the route ports are picked free
+// before the nodes start.
+func startCluster(t *testing.T, n int, token string) []*js.Server {
+	t.Helper()
+	routes := make([]string, n)
+	for i := range routes {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		routes[i] = ln.Addr().String()
+		ln.Close()
+	}
+	var nodes []*js.Server
+	for i := range n {
+		cfg := js.ServerConfig{
+			StoreDir: t.TempDir(), Listen: "127.0.0.1:0", Token: token, ServerName: fmt.Sprintf("nats-%d", i+1),
+			Cluster: js.ClusterConfig{Name: "notifymux", Listen: routes[i], Routes: routes},
+		}
+		s, err := js.StartServer(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Shutdown)
+		nodes = append(nodes, s)
+	}
+	nc, err := js.Connect(clusterURLs(nodes), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	j, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := j.AccountInfo(ctx)
+		cancel()
+		if err == nil {
+			return nodes
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the %d-node cluster has no JetStream after 20 s: %v", n, err)
+		}
+	}
+}
+
+// clusterURLs returns the client URLs of nodes, comma-separated, as -nats
+// takes them.
+func clusterURLs(nodes []*js.Server) string {
+	urls := make([]string, len(nodes))
+	for i, s := range nodes {
+		urls[i] = s.ClientURL()
+	}
+	return strings.Join(urls, ",")
+}
+
+// startServeChild runs serve with args as a child process (TestServeChild),
+// killed at the end of the test, and returns it with the URL it listens on.
+func startServeChild(t *testing.T, args ...string) (*exec.Cmd, *servedProcess) {
+	t.Helper()
+	a, _ := json.Marshal(args)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServeChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), serveChildVar+"="+string(a))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(stderr)
+	const prefix = "notifymux serve: listening on "
+	if !sc.Scan() || !strings.HasPrefix(sc.Text(), prefix) {
+		t.Fatalf("first line of the child serve: %q", sc.Text())
+	}
+	go io.Copy(io.Discard, stderr)
+	return cmd, &servedProcess{url: strings.TrimPrefix(sc.Text(), prefix)}
+}
+
+// TestServeCluster runs two gateways against a three-node NATS cluster with
+// streams of three replicas, as the README's cluster recipe does: A (in
+// this process) with the URLs of all three nodes, B (a child process)
+// with the URL of the node that leads the event stream, learning the
+// others from the cluster. While both take records, that node is shut
+// down: every record answered 202 by either gateway reaches the function.
+func TestServeCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a NATS cluster and a child process")
+	}
+	start := time.Now()
+	const secret, token = "cluster-secret", "cluster-token"
+	nodes := startCluster(t, 3, token)
+	t.Logf("3-node cluster up in %v", time.Since(start))
+	fn := newKeyCounter(t, secret)
+	fn.delay.Store(int64(5 * time.Millisecond))
+	env := map[string]string{"NOTIFYMUX_SECRET": secret, "NOTIFYMUX_NATS_TOKEN": token}
+	dirA, dirB := t.TempDir(), t.TempDir()
+	common := []string{"-addr", "127.0.0.1:0", "-to", fn.srv.URL, "-replicas", "3", "-max-wait", "5ms", "-ack-wait", "2s", "-drain", "1s"}
+	a := startServe(t, env, append([]string{"-data", dirA, "-nats", clusterURLs(nodes)}, common...)...)
+
+	nc, err := js.Connect(clusterURLs(nodes), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	j, _ := jetstream.New(nc)
+	info := func(name string) *jetstream.StreamInfo {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s, err := j.Stream(ctx, name)
+		if err != nil {
+			t.Fatalf("stream %s: %v", name, err)
+		}
+		i, err := s.Info(ctx)
+		if err != nil {
+			t.Fatalf("stream %s: %v", name, err)
+		}
+		return i
+	}
+	var victim *js.Server
+	for _, name := range []string{js.DefaultStream, js.DefaultDeadStream, "KV_" + js.DefaultConfigStore} {
+		i := info(name)
+		if i.Config.Replicas != 3 || i.Cluster == nil || len(i.Cluster.Replicas) != 2 {
+			t.Fatalf("stream %s: %d replicas, cluster %+v; want 3 replicas", name, i.Config.Replicas, i.Cluster)
+		}
+		if name == js.DefaultStream {
+			for _, s := range nodes {
+				if s.Name() == i.Cluster.Leader {
+					victim = s
+				}
+			}
+		}
+	}
+	if victim == nil {
+		t.Fatal("no node leads the event stream")
+	}
+	_, b := startServeChild(t, append([]string{"-data", dirB, "-nats", victim.ClientURL()}, common...)...)
+	setRules(t, a, readSecretFile(t, dirA, "access-key"), readSecretFile(t, dirA, "secret-key"), "photos", "images/")
+	tokens := []string{readSecretFile(t, dirA, "ingest-token"), readSecretFile(t, dirB, "ingest-token")}
+	for put := time.Now(); ; time.Sleep(5 * time.Millisecond) { // B uses A's PUT through the key-value bucket
+		probe := `{"bucket":"photos","event":"cos:ObjectCreated:Put","key":"images/probe.jpg","region":"ap-guangzhou"}`
+		if _, ans := ingestAt(t, b.url, tokens[1], probe); strings.Contains(ans, `"matched":1`) {
+			break
+		}
+		if time.Since(put) > 5*time.Second {
+			t.Fatal("gateway B does not use the configuration PUT on A after 5 s")
+		}
+	}
+	t.Logf("both gateways up, B uses A's configuration, after %v", time.Since(start))
+
+	var (
+		accepted       sync.Map
+		n, refused     [2]atomic.Int64
+		killed         atomic.Bool
+		killOnce       sync.Once
+		killDone       = make(chan struct{})
+		wg             sync.WaitGroup
+		acceptedBefore atomic.Int64
+		acceptedAfter  atomic.Int64 // once the node's Shutdown returned
+	)
+	for c := range 4 {
+		g := c % 2 // clients 0 and 2 post to A, 1 and 3 to B
+		url := []string{a.url, b.url}[g]
+		wg.Go(func() {
+			for i := range 80 {
+				var body strings.Builder
+				keys := make([]string, 10)
+				for k := range keys {
+					keys[k] = fmt.Sprintf("images/c%d-r%d-%d.jpg", c, i, k)
+					fmt.Fprintf(&body, `{"bucket":"photos","event":"cos:ObjectCreated:Put","key":%q,"region":"ap-guangzhou"}`+"\n", keys[k])
+				}
+				req, _ := http.NewRequest("POST", url+"/events", strings.NewReader(body.String()))
+				req.Header.Set("Authorization", "Bearer "+tokens[g])
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Errorf("POST to gateway %c: %v", 'A'+g, err)
+					return
+				}
+				var res struct{ Matched, Refused int }
+				json.NewDecoder(resp.Body).Decode(&res)
+				resp.Body.Close()
+				// A request with a refused record (during the leader
+				// election) counts none of its records as accepted.
+				if resp.StatusCode != http.StatusAccepted || res.Refused > 0 || res.Matched != 10 {
+					refused[g].Add(1)
+					t.Logf("gateway %c answered %d, %d matched, %d refused", 'A'+g, resp.StatusCode, res.Matched, res.Refused)
+					time.Sleep(50 * time.Millisecond) // as a client told Retry-After would
+					continue
+				}
+				for _, k := range keys {
+					accepted.Store(k, true)
+				}
+				n[g].Add(10)
+				if killed.Load() {
+					acceptedAfter.Add(10)
+				}
+				if n[0].Load()+n[1].Load() >= 800 {
+					killOnce.Do(func() {
+						acceptedBefore.Store(n[0].Load() + n[1].Load())
+						go func() { victim.Shutdown(); killed.Store(true); close(killDone) }()
+					})
+				}
+			}
+		})
+	}
+	wg.Wait()
+	<-killDone
+	posted := time.Since(start)
+	var want []string
+	accepted.Range(func(k, _ any) bool { want = append(want, k.(string)); return true })
+	missing := func() int {
+		fn.mu.Lock()
+		defer fn.mu.Unlock()
+		m := 0
+		for _, k := range want {
+			if fn.keys[k] == 0 {
+				m++
+			}
+		}
+		return m
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for missing() > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	fn.mu.Lock()
+	dups := 0
+	for _, c := range fn.keys {
+		dups += c - 1
+	}
+	fn.mu.Unlock()
+	after := info(js.DefaultStream)
+	t.Logf("accepted %d records on A and %d on B (node %s, the event stream's leader, shut down after %d); "+
+		"%d after its Shutdown returned; refused requests: %d on A, %d on B; new leader %s; %d duplicate deliveries; posted by %v, %v in all",
+		n[0].Load(), n[1].Load(), victim.Name(), acceptedBefore.Load(), acceptedAfter.Load(), refused[0].Load(), refused[1].Load(),
+		after.Cluster.Leader, dups, posted, time.Since(start))
+	if m := missing(); m > 0 {
+		t.Fatalf("%d of %d records answered 202 never reached the function", m, len(want))
+	}
+	if after.Cluster.Leader == victim.Name() || after.Cluster.Leader == "" {
+		t.Errorf("the event stream's leader after the shutdown is %q", after.Cluster.Leader)
+	}
+	if acceptedAfter.Load() == 0 {
+		t.Errorf("no record was accepted after the node was shut down (%d before, %d in all)", acceptedBefore.Load(), len(want))
+	}
+}
