@@ -425,3 +425,24 @@ func TestClusterRoutesNeedTheToken(t *testing.T) {
 		t.Errorf("node a has %d routes after the intruder started, %d before", n, before)
 	}
 }
+
+// A second server on a store directory in use is refused, and gets it once
+// the first has shut down.
+func TestStoreDirLocked(t *testing.T) {
+	dir := t.TempDir()
+	a, err := StartServer(ServerConfig{StoreDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = StartServer(ServerConfig{StoreDir: dir})
+	if !errors.Is(err, ErrStoreLocked) || !strings.Contains(err.Error(), "held by another server of this process") {
+		t.Fatalf("second server on one store: err = %v, want ErrStoreLocked naming the holder", err)
+	}
+	a.Shutdown()
+	a.Shutdown() // a second Shutdown does no harm
+	b, err := StartServer(ServerConfig{StoreDir: dir})
+	if err != nil {
+		t.Fatalf("after the first shut down: %v", err)
+	}
+	b.Shutdown()
+}

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -111,10 +112,12 @@ const routeUser = "notifymux"
 
 // Server is an embedded NATS server with JetStream enabled.
 type Server struct {
-	ns    *server.Server
-	cfg   ServerConfig
-	url   string
-	token string
+	ns         *server.Server
+	cfg        ServerConfig
+	url        string
+	token      string
+	unlock     func() // releases the lock on the store directory
+	unlockOnce sync.Once
 }
 
 // ErrServerStart is wrapped by the error StartServer returns when the
@@ -122,7 +125,9 @@ type Server struct {
 var ErrServerStart = errors.New("embedded NATS server did not start")
 
 // StartServer starts an embedded NATS server with JetStream under
-// cfg.StoreDir and waits until it accepts connections.
+// cfg.StoreDir and waits until it accepts connections. It holds the store
+// directory until Shutdown: another StartServer on it, in this process or
+// another, fails with ErrStoreLocked instead of corrupting its files.
 func StartServer(cfg ServerConfig) (*Server, error) {
 	if cfg.StoreDir == "" {
 		return nil, fmt.Errorf("jetstream: ServerConfig.StoreDir is required")
@@ -162,16 +167,22 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 			return nil, err
 		}
 	}
+	unlock, err := lockStore(cfg.StoreDir)
+	if err != nil {
+		return nil, err
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
+		unlock()
 		return nil, fmt.Errorf("jetstream: embedded server: %w", err)
 	}
 	ns.Start()
 	if !ns.ReadyForConnections(cfg.ReadyTimeout) {
 		ns.Shutdown()
+		unlock()
 		return nil, fmt.Errorf("jetstream: %w within %v (store %s)", ErrServerStart, cfg.ReadyTimeout, cfg.StoreDir)
 	}
-	s := &Server{ns: ns, cfg: cfg, token: cfg.Token}
+	s := &Server{ns: ns, cfg: cfg, token: cfg.Token, unlock: unlock}
 	if cfg.Listen != "" {
 		s.url = ns.ClientURL()
 	}
@@ -256,11 +267,13 @@ func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
 	return Connect(s.url, s.token, o...)
 }
 
-// Shutdown stops the server and waits until it has stopped. What JetStream
-// accepted stays in its store directory for the next start.
+// Shutdown stops the server, waits until it has stopped and releases the
+// store directory. What JetStream accepted stays in its store directory for
+// the next start.
 func (s *Server) Shutdown() {
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
+	s.unlockOnce.Do(s.unlock)
 }
 
 // Connect connects to the NATS server or cluster at url (comma-separated
