@@ -117,18 +117,18 @@ type ConfigChange struct {
 	Revision uint64 // the key-value revision of the change
 }
 
-// Watch calls fn with every stored configuration (the start-up load), then
-// once with ready set and a zero ConfigChange, then with every change made
-// by any gateway, until ctx ends or fn returns an error. It returns that
-// error, or nil when ctx ended. Deletions seen during the start-up load are
-// skipped.
+// Watch calls fn with every stored configuration and every deletion still
+// on record (the start-up load), then once with ready set and a zero
+// ConfigChange, then with every change made by any gateway, until ctx ends
+// or fn returns an error. It returns that error, or nil when ctx ended. The
+// deletions of the start-up load matter to a gateway that watches again
+// after a watch ended: a configuration removed in between is reported.
 func (s *ConfigStore) Watch(ctx context.Context, fn func(c ConfigChange, ready bool) error) error {
 	w, err := s.kv.WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("jetstream: watch key-value bucket %s: %w", s.name, err)
 	}
 	defer w.Stop()
-	loaded := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -141,16 +141,12 @@ func (s *ConfigStore) Watch(ctx context.Context, fn func(c ConfigChange, ready b
 				return fmt.Errorf("jetstream: watch of key-value bucket %s ended", s.name)
 			}
 			if e == nil { // the end of the stored values
-				loaded = true
 				if err := fn(ConfigChange{}, true); err != nil {
 					return err
 				}
 				continue
 			}
 			deleted := e.Operation() != jetstream.KeyValuePut
-			if deleted && !loaded {
-				continue
-			}
 			c := ConfigChange{Bucket: e.Key(), Deleted: deleted, Revision: e.Revision()}
 			if !deleted {
 				c.Doc = e.Value()
