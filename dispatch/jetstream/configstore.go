@@ -39,12 +39,17 @@ func OpenConfigStore(ctx context.Context, js jetstream.JetStream, name string, r
 	if replicas <= 0 {
 		replicas = 1
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      name,
-		Description: "notifymux: bucket notification configurations",
-		History:     1,
-		Storage:     jetstream.FileStorage,
-		Replicas:    replicas,
+	var kv jetstream.KeyValue
+	err := retryAdmin(ctx, func(ctx context.Context) error {
+		var err error
+		kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      name,
+			Description: "notifymux: bucket notification configurations",
+			History:     1,
+			Storage:     jetstream.FileStorage,
+			Replicas:    replicas,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: key-value bucket %s: %w", name, err)
