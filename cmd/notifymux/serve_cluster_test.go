@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -87,24 +88,34 @@ func clusterURLs(nodes []*js.Server) string {
 // killed at the end of the test, and returns it with the URL it listens on.
 func startServeChild(t *testing.T, args ...string) (*exec.Cmd, *servedProcess) {
 	t.Helper()
+	cmd, s, err := startServeChildErr(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cmd, s
+}
+
+// startServeChildErr is startServeChild returning its error, for use from
+// other goroutines than the test's.
+func startServeChildErr(t *testing.T, args ...string) (*exec.Cmd, *servedProcess, error) {
 	a, _ := json.Marshal(args)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestServeChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), serveChildVar+"="+string(a))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	sc := bufio.NewScanner(stderr)
 	const prefix = "notifymux serve: listening on "
 	if !sc.Scan() || !strings.HasPrefix(sc.Text(), prefix) {
-		t.Fatalf("first line of the child serve: %q", sc.Text())
+		return nil, nil, fmt.Errorf("first line of the child serve: %q", sc.Text())
 	}
 	go io.Copy(io.Discard, stderr)
-	return cmd, &servedProcess{url: strings.TrimPrefix(sc.Text(), prefix)}
+	return cmd, &servedProcess{url: strings.TrimPrefix(sc.Text(), prefix)}, nil
 }
 
 // TestServeCluster runs two gateways against a three-node NATS cluster with
@@ -272,5 +283,188 @@ func TestServeCluster(t *testing.T) {
 	}
 	if acceptedAfter.Load() == 0 {
 		t.Errorf("no record was accepted after the node was shut down (%d before, %d in all)", acceptedBefore.Load(), len(want))
+	}
+}
+
+// freeAddrs returns n host:port addresses on 127.0.0.1 that were free a
+// moment ago.
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	addrs := make([]string, n)
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs[i] = ln.Addr().String()
+		defer ln.Close()
+	}
+	return addrs
+}
+
+// TestServeEmbeddedCluster runs three gateways whose embedded servers form
+// the NATS cluster (-nats-cluster), each a child process, with streams of
+// three replicas. A configuration PUT on one is used by all; records are
+// posted to all three, and the gateway whose node leads the event stream
+// is killed with SIGKILL (its node with it): every record any gateway
+// answered 202 for reaches the function.
+func TestServeEmbeddedCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three child processes")
+	}
+	start := time.Now()
+	const secret, token = "embedded-cluster-secret", "embedded-cluster-token"
+	t.Setenv("NOTIFYMUX_SECRET", secret)
+	t.Setenv("NOTIFYMUX_NATS_TOKEN", token)
+	fn := newKeyCounter(t, secret)
+	fn.delay.Store(int64(5 * time.Millisecond))
+	addrs := freeAddrs(t, 6)
+	clients, routes := addrs[:3], addrs[3:]
+	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
+	cmds := make([]*exec.Cmd, 3)
+	gws := make([]*servedProcess, 3)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	for i := range 3 { // together: a node waits for a quorum before it serves
+		wg.Go(func() {
+			cmds[i], gws[i], errs[i] = startServeChildErr(t, "-data", dirs[i], "-addr", "127.0.0.1:0", "-to", fn.srv.URL,
+				"-replicas", "3", "-max-wait", "5ms", "-ack-wait", "2s", "-drain", "1s",
+				"-nats-listen", clients[i], "-nats-cluster", "notifymux", "-nats-cluster-listen", routes[i],
+				"-nats-routes", strings.Join(routes, ","), "-nats-name", fmt.Sprintf("gw-%d", i+1))
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("gateway %d: %v", i+1, err)
+		}
+	}
+	t.Logf("3 gateways, each a cluster node, up in %v", time.Since(start))
+
+	nc, err := js.Connect("nats://"+strings.Join(clients, ",nats://"), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	j, _ := jetstream.New(nc)
+	leader := func() string {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s, err := j.Stream(ctx, js.DefaultStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i.Config.Replicas != 3 || i.Cluster == nil {
+			t.Fatalf("event stream: %d replicas, cluster %+v; want 3 replicas", i.Config.Replicas, i.Cluster)
+		}
+		return i.Cluster.Leader
+	}
+	victim := -1
+	for i := range 3 {
+		if leader() == fmt.Sprintf("gw-%d", i+1) {
+			victim = i
+		}
+	}
+	if victim < 0 {
+		t.Fatalf("the event stream's leader %q is none of the gateways", leader())
+	}
+	writer := (victim + 1) % 3
+	setRules(t, gws[writer], readSecretFile(t, dirs[writer], "access-key"), readSecretFile(t, dirs[writer], "secret-key"), "photos", "images/")
+	tokens := make([]string, 3)
+	for i := range 3 {
+		tokens[i] = readSecretFile(t, dirs[i], "ingest-token")
+		probe := `{"bucket":"photos","event":"cos:ObjectCreated:Put","key":"images/probe.jpg","region":"ap-guangzhou"}`
+		for put := time.Now(); ; time.Sleep(5 * time.Millisecond) {
+			if _, ans := ingestAt(t, gws[i].url, tokens[i], probe); strings.Contains(ans, `"matched":1`) {
+				break
+			}
+			if time.Since(put) > 5*time.Second {
+				t.Fatalf("gateway %d does not use the configuration PUT on gateway %d after 5 s", i+1, writer+1)
+			}
+		}
+	}
+
+	var (
+		accepted sync.Map
+		n        atomic.Int64
+		killOnce sync.Once
+		after    atomic.Int64
+		killed   atomic.Bool
+	)
+	for c := range 3 {
+		wg.Go(func() {
+			for i := range 60 {
+				var body strings.Builder
+				keys := make([]string, 10)
+				for k := range keys {
+					keys[k] = fmt.Sprintf("images/c%d-r%d-%d.jpg", c, i, k)
+					fmt.Fprintf(&body, `{"bucket":"photos","event":"cos:ObjectCreated:Put","key":%q,"region":"ap-guangzhou"}`+"\n", keys[k])
+				}
+				req, _ := http.NewRequest("POST", gws[c].url+"/events", strings.NewReader(body.String()))
+				req.Header.Set("Authorization", "Bearer "+tokens[c])
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					if c == victim && killed.Load() {
+						return
+					}
+					t.Errorf("POST to gateway %d: %v", c+1, err)
+					return
+				}
+				var res struct{ Matched, Refused int }
+				json.NewDecoder(resp.Body).Decode(&res)
+				resp.Body.Close()
+				// A request with a refused record (during the leader
+				// election) counts none of its records as accepted.
+				if resp.StatusCode != http.StatusAccepted || res.Refused > 0 || res.Matched != 10 {
+					time.Sleep(50 * time.Millisecond)
+					continue
+				}
+				for _, k := range keys {
+					accepted.Store(k, true)
+				}
+				if killed.Load() {
+					after.Add(10)
+				}
+				if n.Add(10) >= 600 {
+					killOnce.Do(func() {
+						killed.Store(true)
+						cmds[victim].Process.Signal(syscall.SIGKILL)
+					})
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var want []string
+	accepted.Range(func(k, _ any) bool { want = append(want, k.(string)); return true })
+	missing := func() int {
+		fn.mu.Lock()
+		defer fn.mu.Unlock()
+		m := 0
+		for _, k := range want {
+			if fn.keys[k] == 0 {
+				m++
+			}
+		}
+		return m
+	}
+	for deadline := time.Now().Add(30 * time.Second); missing() > 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	newLeader := leader()
+	t.Logf("%d records accepted, %d after gateway %d (node gw-%d, the event stream's leader) was killed; new leader %s; %v in all",
+		len(want), after.Load(), victim+1, victim+1, newLeader, time.Since(start))
+	if m := missing(); m > 0 {
+		t.Fatalf("%d of %d records answered 202 never reached the function", m, len(want))
+	}
+	if newLeader == fmt.Sprintf("gw-%d", victim+1) {
+		t.Errorf("the event stream's leader is still the killed node")
+	}
+	if after.Load() == 0 {
+		t.Error("no record was accepted after the kill")
 	}
 }
