@@ -10,6 +10,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,42 +20,99 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 
 	js "github.com/notifymux/notifymux/dispatch/jetstream"
 )
 
-// startCluster starts a NATS cluster of n embedded nodes on 127.0.0.1
-// (random client ports, token authentication on clients and routes),
-// stopped at the end of the test, and waits until JetStream has a meta
-// leader. Every node is given the same list of routes, its own included,
-// as in the README's configuration; the route ports are picked free
-// before the nodes start.
-func startCluster(t *testing.T, n int, token string) []*js.Server {
+// clusterNode is a node of a NATS cluster a test runs.
+type clusterNode interface {
+	ClientURL() string
+	Name() string
+	Shutdown()
+}
+
+// confNode is a nats-server started from a configuration file.
+type confNode struct {
+	ns   *server.Server
+	name string
+}
+
+func (c *confNode) ClientURL() string { return c.ns.ClientURL() }
+func (c *confNode) Name() string      { return c.name }
+func (c *confNode) Shutdown()         { c.ns.Shutdown(); c.ns.WaitForShutdown() }
+
+// readmeNATSConf returns the nats-1.conf block of the README's cluster
+// recipe.
+func readmeNATSConf(t *testing.T) string {
 	t.Helper()
-	routes := make([]string, n)
-	for i := range routes {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```\n *(# nats-1\\.conf.*?)\n *```").FindSubmatch(b)
+	if m == nil {
+		t.Fatal("README.md holds no nats-1.conf block")
+	}
+	return strings.ReplaceAll(string(m[1]), "\n  ", "\n") // the block is indented in a list item
+}
+
+// startCluster starts the three-node NATS cluster of the README's recipe
+// in this process: the README's nats-1.conf, for each node with its name,
+// its store directory, 127.0.0.1 and ports picked free before the start
+// in place of the hosts and ports, and the token (in the route URLs, and
+// as $NOTIFYMUX_NATS_TOKEN), read by nats-server's own configuration parser. It stops the nodes at the end of the test and
+// waits until JetStream has a meta leader.
+func startCluster(t *testing.T, token string) []clusterNode {
+	t.Helper()
+	t.Setenv("NOTIFYMUX_NATS_TOKEN", token) // the configuration reads it
+	conf := readmeNATSConf(t)
+	addrs := freeAddrs(t, 6)
+	clients, routes := addrs[:3], addrs[3:]
+	var nodes []clusterNode
+	var urls []string
+	for i := range 3 {
+		name := fmt.Sprintf("nats-%d", i+1)
+		r := []string{
+			"server_name: nats-1", "server_name: " + name,
+			"listen: 0.0.0.0:4222", "listen: " + clients[i],
+			"listen: 0.0.0.0:6222", "listen: " + routes[i],
+			"store_dir: /var/lib/nats", "store_dir: " + strconv.Quote(t.TempDir()),
+			"TOKEN@", token + "@",
+		}
+		for j := range 3 {
+			r = append(r, fmt.Sprintf("nats-%d:6222", j+1), routes[j])
+		}
+		c := strings.NewReplacer(r...).Replace(conf)
+		for _, leftover := range []string{"0.0.0.0", "/var/lib/nats", ":6222", ":4222", "TOKEN@"} {
+			if strings.Contains(c, leftover) {
+				t.Fatalf("the README's nats-1.conf changed: %q left in\n%s", leftover, c)
+			}
+		}
+		path := filepath.Join(t.TempDir(), name+".conf")
+		if err := os.WriteFile(path, []byte(c), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		opts, err := server.ProcessConfigFile(path)
+		if err != nil {
+			t.Fatalf("the README's nats-1.conf, for %s: %v\n%s", name, err, c)
+		}
+		opts.NoSigs, opts.NoLog = true, true
+		ns, err := server.NewServer(opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		routes[i] = ln.Addr().String()
-		ln.Close()
-	}
-	var nodes []*js.Server
-	for i := range n {
-		cfg := js.ServerConfig{
-			StoreDir: t.TempDir(), Listen: "127.0.0.1:0", Token: token, ServerName: fmt.Sprintf("nats-%d", i+1),
-			Cluster: js.ClusterConfig{Name: "notifymux", Listen: routes[i], Routes: routes},
+		ns.Start()
+		if !ns.ReadyForConnections(10 * time.Second) {
+			t.Fatalf("%s did not start", name)
 		}
-		s, err := js.StartServer(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(s.Shutdown)
-		nodes = append(nodes, s)
+		n := &confNode{ns: ns, name: name}
+		t.Cleanup(n.Shutdown)
+		nodes = append(nodes, n)
+		urls = append(urls, n.ClientURL())
 	}
-	nc, err := js.Connect(clusterURLs(nodes), token)
+	nc, err := js.Connect(strings.Join(urls, ","), token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,22 +121,17 @@ func startCluster(t *testing.T, n int, token string) []*js.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := j.AccountInfo(ctx)
-		cancel()
-		if err == nil {
-			return nodes
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the %d-node cluster has no JetStream after 20 s: %v", n, err)
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := js.WaitReady(ctx, j); err != nil {
+		t.Fatalf("the 3-node cluster: %v", err)
 	}
+	return nodes
 }
 
 // clusterURLs returns the client URLs of nodes, comma-separated, as -nats
 // takes them.
-func clusterURLs(nodes []*js.Server) string {
+func clusterURLs(nodes []clusterNode) string {
 	urls := make([]string, len(nodes))
 	for i, s := range nodes {
 		urls[i] = s.ClientURL()
@@ -119,7 +174,8 @@ func startServeChildErr(t *testing.T, args ...string) (*exec.Cmd, *servedProcess
 }
 
 // TestServeCluster runs two gateways against a three-node NATS cluster with
-// streams of three replicas, as the README's cluster recipe does: A (in
+// streams of three replicas, as the README's cluster recipe does, the nodes
+// started from the README's configuration (startCluster): A (in
 // this process) with the URLs of all three nodes, B (a child process)
 // with the URL of the node that leads the event stream, learning the
 // others from the cluster. While both take records, that node is shut
@@ -130,7 +186,7 @@ func TestServeCluster(t *testing.T) {
 	}
 	start := time.Now()
 	const secret, token = "cluster-secret", "cluster-token"
-	nodes := startCluster(t, 3, token)
+	nodes := startCluster(t, token)
 	t.Logf("3-node cluster up in %v", time.Since(start))
 	fn := newKeyCounter(t, secret)
 	fn.delay.Store(int64(5 * time.Millisecond))
@@ -158,7 +214,7 @@ func TestServeCluster(t *testing.T) {
 		}
 		return i
 	}
-	var victim *js.Server
+	var victim clusterNode
 	for _, name := range []string{js.DefaultStream, js.DefaultDeadStream, "KV_" + js.DefaultConfigStore} {
 		i := info(name)
 		if i.Config.Replicas != 3 || i.Cluster == nil || len(i.Cluster.Replicas) != 2 {
