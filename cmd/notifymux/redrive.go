@@ -8,10 +8,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/notifymux/notifymux/batch"
@@ -22,9 +24,9 @@ import (
 func init() {
 	register(&command{
 		name:    "redrive",
-		usage:   "-file DEAD.jsonl [-to -|URL|TARGETS.json] [flags] | -nats URL [-target T] [flags]",
+		usage:   "-file DEAD.jsonl [-to -|URL|TARGETS.json] [flags] | -nats URL | -data DIR [-target T] [flags]",
 		summary: "send dead letters back for delivery, once their function is fixed",
-		help: `Two sources of dead letters:
+		help: `Three sources of dead letters:
 
   -file FILE   a dead-letter file of run or of serve without NATS (JSON lines).
                Each line's payload is posted again to its target (-to, as for
@@ -41,6 +43,11 @@ func init() {
                stream once stored. What was redriven is gone from the
                dead-letter stream, so an interrupted redrive resumes by running
                it again. With -target only that target's records are sent.
+  -data DIR    the same, in the embedded NATS server's store of a stopped
+               serve -data DIR (DIR/jetstream), which redrive opens itself;
+               the records are delivered when serve starts again. Refused
+               while a serve runs on DIR (it holds DIR/jetstream): stop it,
+               or start it with -nats-listen and use -nats.
 
 Each record is counted. On interrupt (SIGINT, SIGTERM) redrive stops between
 records and prints what it did.
@@ -62,31 +69,39 @@ func runRedrive(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	retries := fs.Int("retries", 2, "delivery attempts after the first, for each line of -file")
 	backoff := fs.Duration("backoff", time.Second, "the backoff before the first retry (random up to this, doubling for each next retry)")
 	natsURL := fs.String("nats", "", "the NATS server or cluster of durable delivery, whose dead-letter stream is sent again")
+	data := fs.String("data", "", "the data directory of a stopped serve, whose embedded dead-letter stream is sent again")
 	tokenFile := fs.String("nats-token-file", "", "a file holding the NATS token (default: $NOTIFYMUX_NATS_TOKEN)")
 	stream := fs.String("stream", js.DefaultStream, "the event stream")
 	deadStream := fs.String("dead-stream", js.DefaultDeadStream, "the dead-letter stream")
-	target := fs.String("target", "", "with -nats, send only the records of this target")
+	target := fs.String("target", "", "with -nats or -data, send only the records of this target")
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
 		return usageError(stderr, "redrive", "unexpected argument %q", fs.Arg(0))
 	}
-	if (*file == "") == (*natsURL == "") {
-		return usageError(stderr, "redrive", "give one source: -file FILE or -nats URL")
+	if sources := btoi(*file != "") + btoi(*natsURL != "") + btoi(*data != ""); sources != 1 {
+		return usageError(stderr, "redrive", "give one source: -file FILE, -nats URL or -data DIR")
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	rcfg := js.RedriveConfig{Names: js.Names{Stream: *stream, DeadStream: *deadStream}, Target: *target}
 	if *natsURL != "" {
 		token, err := readNATSToken(*tokenFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "notifymux redrive: %v\n", err)
 			return exitUsage
 		}
-		return redriveStream(ctx, *natsURL, token, js.RedriveConfig{
-			Names:  js.Names{Stream: *stream, DeadStream: *deadStream},
-			Target: *target,
-		}, stderr)
+		nc, err := js.Connect(*natsURL, token)
+		if err != nil {
+			fmt.Fprintf(stderr, "notifymux redrive: %v\n", err)
+			return exitUsage
+		}
+		defer nc.Close()
+		return redriveStream(ctx, nc, rcfg, stderr)
+	}
+	if *data != "" {
+		return redriveData(ctx, *data, rcfg, stderr)
 	}
 	if *retries < 0 || *timeout <= 0 || *backoff <= 0 {
 		return usageError(stderr, "redrive", "-retries must be 0 or more, -timeout and -backoff positive")
@@ -171,14 +186,37 @@ func runRedrive(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	return exitOK
 }
 
-// redriveStream redrives the dead-letter stream of the NATS server at url.
-func redriveStream(ctx context.Context, url, token string, cfg js.RedriveConfig, stderr io.Writer) int {
-	nc, err := js.Connect(url, token)
+// redriveData redrives the dead-letter stream in the embedded server's
+// store of a stopped serve -data dir, with a server of its own on that
+// store (no port). StartServer refuses a store that a running serve holds.
+func redriveData(ctx context.Context, dir string, cfg js.RedriveConfig, stderr io.Writer) int {
+	store := filepath.Join(dir, "jetstream")
+	if fi, err := os.Stat(filepath.Join(store, "jetstream")); err != nil || !fi.IsDir() {
+		fmt.Fprintf(stderr, "notifymux redrive: -data %s: no JetStream store in %s (the -data of a serve run with the embedded server)\n", dir, store)
+		return exitUsage
+	}
+	srv, err := js.StartServer(js.ServerConfig{StoreDir: store})
+	if errors.Is(err, js.ErrStoreLocked) {
+		fmt.Fprintf(stderr, "notifymux redrive: -data %s: %v\n  a serve runs on it: stop it first, or start it with -nats-listen and use redrive -nats\n", dir, err)
+		return exitUsage
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "notifymux redrive: -data %s: %v\n", dir, err)
+		return exitUsage
+	}
+	defer srv.Shutdown()
+	nc, err := srv.Connect()
 	if err != nil {
 		fmt.Fprintf(stderr, "notifymux redrive: %v\n", err)
 		return exitUsage
 	}
 	defer nc.Close()
+	return redriveStream(ctx, nc, cfg, stderr)
+}
+
+// redriveStream redrives the dead-letter stream of the NATS server nc is
+// connected to.
+func redriveStream(ctx context.Context, nc *nats.Conn, cfg js.RedriveConfig, stderr io.Writer) int {
 	j, err := jetstream.New(nc)
 	if err != nil {
 		fmt.Fprintf(stderr, "notifymux redrive: %v\n", err)
@@ -227,4 +265,12 @@ func readNATSToken(file string) (string, error) {
 		return t, nil
 	}
 	return os.Getenv("NOTIFYMUX_NATS_TOKEN"), nil
+}
+
+// btoi is 1 for true, 0 for false.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -66,7 +66,10 @@ function's 2xx or once its dead letter is in the stream NOTIFYMUX_DEAD (see
 notifymux redrive). The NATS server is embedded, with its files in
 <data>/jetstream and no port unless -nats-listen opens one (clients then need
 the token of $NOTIFYMUX_NATS_TOKEN or <data>/secrets/nats-token); -nats uses an
-external server or cluster instead. A full stream (-stream-max-bytes) makes
+external server or cluster instead. With -nats-cluster, -nats-cluster-listen
+and -nats-routes the embedded server is one node of a NATS cluster whose other
+nodes are other gateways' (every node with the same token, its own -nats-name,
+and -replicas 3 to keep each record on three nodes). A full stream (-stream-max-bytes) makes
 ingest answer 503 with Retry-After. Durable delivery keeps no order; payloads
 carry the sequencer. -durable=false keeps records in memory, as run does: they
 are lost if the process dies.

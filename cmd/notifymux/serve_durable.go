@@ -43,6 +43,10 @@ type durableOptions struct {
 	replicas        int
 	names           js.Names
 	token           string
+	cluster         string // the NATS cluster the embedded server joins
+	clusterListen   string
+	routes          string
+	serverName      string
 }
 
 func (d *durableOptions) register(fs *flag.FlagSet) {
@@ -59,6 +63,10 @@ func (d *durableOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.names.DeadStream, "dead-stream", js.DefaultDeadStream, "the dead-letter stream")
 	fs.StringVar(&d.names.Consumer, "consumer", js.DefaultConsumer, "the durable consumer every gateway shares")
 	fs.StringVar(&d.names.ConfigStore, "config-bucket", js.DefaultConfigStore, "the key-value bucket of configurations every gateway shares")
+	fs.StringVar(&d.cluster, "nats-cluster", "", "with -nats-listen, the name of a NATS cluster the embedded server is a node of (with -nats-cluster-listen and -nats-routes; every node needs the same token)")
+	fs.StringVar(&d.clusterListen, "nats-cluster-listen", "", "with -nats-cluster, the host:port the embedded server accepts the other nodes' routes on")
+	fs.StringVar(&d.routes, "nats-routes", "", "with -nats-cluster, the host:port route listeners of the nodes, comma-separated (the same list on every node; a node skips its own)")
+	fs.StringVar(&d.serverName, "nats-name", "", "with -nats-cluster, this node's name, unique in the cluster and the same across restarts (default: the host name)")
 }
 
 // check validates the flags; it returns 0 or the exit status.
@@ -80,6 +88,19 @@ func (d *durableOptions) check(stderr io.Writer) int {
 		return usageError(stderr, "serve", "-ack-wait %v: want at least 1s", d.ackWait)
 	case d.replicas != 1 && d.replicas != 3 && d.replicas != 5:
 		return usageError(stderr, "serve", "-replicas %d: want 1, 3 or 5", d.replicas)
+	case d.cluster == "" && (d.clusterListen != "" || d.routes != "" || d.serverName != ""):
+		return usageError(stderr, "serve", "-nats-cluster-listen, -nats-routes and -nats-name need -nats-cluster")
+	case d.cluster != "" && d.listen == "":
+		return usageError(stderr, "serve", "-nats-cluster needs -nats-listen: the embedded server opens its routes only with a client port")
+	case d.cluster != "" && (d.clusterListen == "" || d.routes == ""):
+		return usageError(stderr, "serve", "-nats-cluster needs -nats-cluster-listen and -nats-routes")
+	}
+	if d.cluster != "" && d.serverName == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			return usageError(stderr, "serve", "-nats-cluster: give -nats-name (the host name is unknown: %v)", err)
+		}
+		d.serverName = h
 	}
 	return 0
 }
@@ -128,7 +149,12 @@ func startDurable(o *serveOptions, d dispatch.Dispatcher, log *slog.Logger) (*du
 	if do.natsURL != "" {
 		s.nc, err = js.Connect(do.natsURL, do.token)
 	} else {
-		s.srv, err = js.StartServer(js.ServerConfig{StoreDir: filepath.Join(o.data, "jetstream"), Listen: do.listen, Token: do.token, Sync: do.sync})
+		cfg := js.ServerConfig{StoreDir: filepath.Join(o.data, "jetstream"), Listen: do.listen, Token: do.token, Sync: do.sync}
+		if do.cluster != "" {
+			cfg.ServerName = do.serverName
+			cfg.Cluster = js.ClusterConfig{Name: do.cluster, Listen: do.clusterListen, Routes: splitList(do.routes)}
+		}
+		s.srv, err = js.StartServer(cfg)
 		if err == nil {
 			s.nc, err = s.srv.Connect()
 		}
@@ -209,6 +235,8 @@ func (s *durableStage) where(o *serveOptions) string {
 	switch {
 	case o.durable.natsURL != "":
 		return o.durable.natsURL
+	case s.srv.RouteAddr() != "":
+		return "embedded, listening on " + s.srv.ClientURL() + ", node " + s.srv.Name() + " of cluster " + o.durable.cluster + " (routes on " + s.srv.RouteAddr() + ")"
 	case s.srv.ClientURL() != "":
 		return "embedded, listening on " + s.srv.ClientURL()
 	}
@@ -233,4 +261,15 @@ func (s *durableStage) close(ctx context.Context, log *slog.Logger) error {
 		s.srv.Shutdown()
 	}
 	return err
+}
+
+// splitList splits a comma-separated list, dropping spaces and empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }

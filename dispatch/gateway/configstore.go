@@ -47,7 +47,7 @@ func StoreLoader(s ConfigStore) rulecache.Loader {
 // reports it. A document that cannot be read, or whose rules overlap, is
 // refused with an error and changes nothing. With a RuleCache, Apply drops
 // the bucket's cached rules instead (the next event reloads them from the
-// store) and does not change the buckets gauge.
+// store), which Stats then no longer counts.
 func (g *Gateway) Apply(bucket string, doc []byte) error {
 	if g.cfg.RuleCache != nil {
 		g.cfg.RuleCache.Invalidate(bucket)

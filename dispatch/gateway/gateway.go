@@ -141,7 +141,7 @@ type Gateway struct {
 
 	locks   [64]sync.Mutex // serialise writes to one bucket: locks[hash(bucket)%64]
 	seed    maphash.Seed
-	buckets atomic.Int64 // buckets with a stored configuration
+	buckets atomic.Int64 // buckets with rules in the index (not kept with a RuleCache)
 
 	draining atomic.Bool
 	ids      atomic.Uint64
@@ -274,10 +274,18 @@ func (g *Gateway) Loaded() LoadStats { return g.loaded }
 // Index returns the index the gateway matches against.
 func (g *Gateway) Index() *match.Index { return g.index }
 
-// Stats returns a snapshot of the gauges: configured buckets, rules and the
+// Stats returns a snapshot of the gauges: the buckets and rules the
+// gateway holds compiled (without a RuleCache every configured bucket, in
+// the index; with one, the cached buckets), the rule cache's counts and the
 // pipeline's counters.
 func (g *Gateway) Stats() Stats {
-	s := Stats{Buckets: int(g.buckets.Load()), Rules: g.index.Len()}
+	var s Stats
+	if c := g.cfg.RuleCache; c != nil {
+		s.RuleCache = c.Stats()
+		s.Buckets, s.Rules = int(s.RuleCache.Buckets), int(s.RuleCache.Rules)
+	} else {
+		s.Buckets, s.Rules = int(g.buckets.Load()), g.index.Len()
+	}
 	if g.cfg.Pipeline != nil {
 		s.Pipeline = g.cfg.Pipeline.Stats()
 	}

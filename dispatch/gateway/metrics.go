@@ -12,6 +12,7 @@ import (
 
 	"github.com/notifymux/notifymux/batch"
 	"github.com/notifymux/notifymux/dispatch"
+	"github.com/notifymux/notifymux/dispatch/rulecache"
 )
 
 // Metrics receives what the gateway counts. Implementations must be safe for
@@ -48,10 +49,19 @@ const (
 )
 
 // Stats is a snapshot of the gateway's gauges.
+//
+// Buckets and Rules count what the gateway holds compiled, which is what
+// its memory follows. Without a RuleCache that is every bucket of the store
+// with at least one rule, and their rules, all in the index. With a
+// RuleCache it is only the cached buckets with at least one rule, and their
+// rules (the same as RuleCache.Buckets and RuleCache.Rules): the gateway
+// then keeps nothing per uncached bucket, so it does not know how many
+// buckets the store holds; LoadStats.Buckets counted them at start.
 type Stats struct {
-	Buckets  int            // buckets with at least one rule
-	Rules    int            // rules in the index
-	Pipeline dispatch.Stats // the pipeline's counters, with each target's queue depth
+	Buckets   int             // buckets with at least one rule held compiled
+	Rules     int             // their rules
+	RuleCache rulecache.Stats // with a RuleCache: its hits, misses, bytes and cached buckets; zero without
+	Pipeline  dispatch.Stats  // the pipeline's counters, with each target's queue depth
 }
 
 // noMetrics is used when Config.Metrics is nil.

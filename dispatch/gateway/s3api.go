@@ -212,7 +212,7 @@ func (g *Gateway) putNotification(w http.ResponseWriter, req *request, bucket st
 	}
 	unlock := g.lock(bucket)
 	defer unlock()
-	had := g.cfg.Store.Has(bucket)
+	had := g.cfg.RuleCache == nil && len(g.index.Rules(bucket)) > 0
 	if len(n.Rules) == 0 {
 		err = g.cfg.Store.Delete(bucket)
 	} else {
@@ -224,17 +224,18 @@ func (g *Gateway) putNotification(w http.ResponseWriter, req *request, bucket st
 		return
 	}
 	if g.cfg.RuleCache != nil {
-		g.cfg.RuleCache.Invalidate(bucket)
+		g.cfg.RuleCache.Invalidate(bucket) // the cache keeps its own counts
 	} else if err := g.index.Replace(bucket, n.Rules); err != nil { // never expected: checked above
 		fail(ErrInternal, "")
 		req.err = err.Error()
 		return
-	}
-	switch has := len(n.Rules) > 0; {
-	case has && !had:
-		g.buckets.Add(1)
-	case !has && had:
-		g.buckets.Add(-1)
+	} else {
+		switch has := len(n.Rules) > 0; {
+		case has && !had:
+			g.buckets.Add(1)
+		case !has && had:
+			g.buckets.Add(-1)
+		}
 	}
 	req.change = true
 	req.attrs = append(req.attrs, slog.Int("rules", len(n.Rules)))

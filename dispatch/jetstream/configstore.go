@@ -39,12 +39,17 @@ func OpenConfigStore(ctx context.Context, js jetstream.JetStream, name string, r
 	if replicas <= 0 {
 		replicas = 1
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      name,
-		Description: "notifymux: bucket notification configurations",
-		History:     1,
-		Storage:     jetstream.FileStorage,
-		Replicas:    replicas,
+	var kv jetstream.KeyValue
+	err := retryAdmin(ctx, func(ctx context.Context) error {
+		var err error
+		kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      name,
+			Description: "notifymux: bucket notification configurations",
+			History:     1,
+			Storage:     jetstream.FileStorage,
+			Replicas:    replicas,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: key-value bucket %s: %w", name, err)
@@ -117,18 +122,18 @@ type ConfigChange struct {
 	Revision uint64 // the key-value revision of the change
 }
 
-// Watch calls fn with every stored configuration (the start-up load), then
-// once with ready set and a zero ConfigChange, then with every change made
-// by any gateway, until ctx ends or fn returns an error. It returns that
-// error, or nil when ctx ended. Deletions seen during the start-up load are
-// skipped.
+// Watch calls fn with every stored configuration and every deletion still
+// on record (the start-up load), then once with ready set and a zero
+// ConfigChange, then with every change made by any gateway, until ctx ends
+// or fn returns an error. It returns that error, or nil when ctx ended. The
+// deletions of the start-up load matter to a gateway that watches again
+// after a watch ended: a configuration removed in between is reported.
 func (s *ConfigStore) Watch(ctx context.Context, fn func(c ConfigChange, ready bool) error) error {
 	w, err := s.kv.WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("jetstream: watch key-value bucket %s: %w", s.name, err)
 	}
 	defer w.Stop()
-	loaded := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -141,16 +146,12 @@ func (s *ConfigStore) Watch(ctx context.Context, fn func(c ConfigChange, ready b
 				return fmt.Errorf("jetstream: watch of key-value bucket %s ended", s.name)
 			}
 			if e == nil { // the end of the stored values
-				loaded = true
 				if err := fn(ConfigChange{}, true); err != nil {
 					return err
 				}
 				continue
 			}
 			deleted := e.Operation() != jetstream.KeyValuePut
-			if deleted && !loaded {
-				continue
-			}
 			c := ConfigChange{Bucket: e.Key(), Deleted: deleted, Revision: e.Revision()}
 			if !deleted {
 				c.Doc = e.Value()

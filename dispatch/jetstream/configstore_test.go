@@ -125,3 +125,41 @@ func TestConfigStoreWatchAcrossGateways(t *testing.T) {
 		t.Errorf("p99 propagation %v, over 2s", p99)
 	}
 }
+
+// A watch started after a configuration was removed reports the removal in
+// its start-up load, so a gateway that watches again after its watch ended
+// drops rules removed in between.
+func TestConfigStoreWatchReportsStoredDeletions(t *testing.T) {
+	e := newEnv(t, StreamConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := OpenConfigStore(ctx, e.js, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{"kept", "removed"} {
+		if _, err := s.Put(ctx, b, []byte("<x/>")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Delete(ctx, "removed"); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	err = s.Watch(wctx, func(c ConfigChange, ready bool) error {
+		if ready {
+			stop()
+			return nil
+		}
+		got = append(got, fmt.Sprintf("%s deleted=%v doc=%q", c.Bucket, c.Deleted, c.Doc))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{`kept deleted=false doc="<x/>"`, `removed deleted=true doc=""`}; !slices.Equal(got, want) {
+		t.Errorf("start-up load reported %q, want %q", got, want)
+	}
+}

@@ -170,13 +170,17 @@ func NewDeliverer(ctx context.Context, js jetstream.JetStream, cfg DeliveryConfi
 		d.dead = NewDeadStream(js, cfg.Names)
 	}
 	d.fetchN = d.batcher.Config().MaxRecords * cfg.Concurrency
-	d.cons, err = js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
-		Durable:       cfg.Consumer,
-		Description:   "notifymux: delivery, shared by every gateway",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       cfg.AckWait,
-		MaxDeliver:    d.maxDeliver,
-		MaxAckPending: max(1000, 4*d.fetchN),
+	err = retryAdmin(ctx, func(ctx context.Context) error {
+		var err error
+		d.cons, err = js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
+			Durable:       cfg.Consumer,
+			Description:   "notifymux: delivery, shared by every gateway",
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       cfg.AckWait,
+			MaxDeliver:    d.maxDeliver,
+			MaxAckPending: max(1000, 4*d.fetchN),
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: consumer %s on stream %s: %w", cfg.Consumer, cfg.Stream, err)

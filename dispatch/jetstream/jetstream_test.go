@@ -3,7 +3,10 @@ package jetstream
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -361,4 +364,85 @@ func readDead(t *testing.T, e *env, n int) []*jetstream.RawStreamMsg {
 		}
 	}
 	return out
+}
+
+func TestClusterConfig(t *testing.T) {
+	cl := ClusterConfig{Name: "c", Listen: "127.0.0.1:0", Routes: []string{"127.0.0.1:1"}}
+	for _, c := range []struct {
+		cfg  ServerConfig
+		want string
+	}{
+		{ServerConfig{Listen: "127.0.0.1:0", Cluster: cl}, "Token is required"},
+		{ServerConfig{Token: "t", Cluster: cl}, "Listen is required"},
+		{ServerConfig{Listen: "127.0.0.1:0", Token: "t", Cluster: ClusterConfig{Name: "c", Listen: "127.0.0.1:0"}}, "Routes is empty"},
+		{ServerConfig{Listen: "127.0.0.1:0", Token: "t", Cluster: ClusterConfig{Name: "c", Listen: "nohost", Routes: cl.Routes}}, `Cluster.Listen: "nohost"`},
+		{ServerConfig{Listen: "127.0.0.1:0", Token: "t", Cluster: ClusterConfig{Name: "c", Listen: cl.Listen, Routes: []string{"127.0.0.1:x"}}}, `Cluster.Routes: "127.0.0.1:x": bad port`},
+	} {
+		c.cfg.StoreDir = t.TempDir()
+		if _, err := StartServer(c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("StartServer(%+v): err = %v, want one containing %q", c.cfg.Cluster, err, c.want)
+		}
+	}
+}
+
+// Two nodes with one token form a cluster; a node with another token
+// cannot join it.
+func TestClusterRoutesNeedTheToken(t *testing.T) {
+	var routes []string
+	for range 3 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		routes = append(routes, ln.Addr().String())
+		ln.Close()
+	}
+	start := func(i int, token string) *Server {
+		s, err := StartServer(ServerConfig{StoreDir: t.TempDir(), Listen: "127.0.0.1:0", Token: token, ServerName: fmt.Sprintf("n%d", i),
+			Cluster: ClusterConfig{Name: "c", Listen: routes[i], Routes: routes[:2]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Shutdown)
+		if s.RouteAddr() != routes[i] {
+			t.Errorf("RouteAddr() = %q, want %q", s.RouteAddr(), routes[i])
+		}
+		return s
+	}
+	a, b := start(0, "right"), start(1, "right")
+	for deadline := time.Now().Add(10 * time.Second); a.ns.NumRoutes() == 0 || b.ns.NumRoutes() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("two nodes with the same token formed no route in 10 s")
+		}
+	}
+	before := a.ns.NumRoutes()
+	c := start(2, "wrong")
+	time.Sleep(time.Second) // the intruder retries its routes meanwhile
+	if n := c.ns.NumRoutes(); n != 0 {
+		t.Errorf("a node with the wrong token has %d routes", n)
+	}
+	if n := a.ns.NumRoutes(); n != before {
+		t.Errorf("node a has %d routes after the intruder started, %d before", n, before)
+	}
+}
+
+// A second server on a store directory in use is refused, and gets it once
+// the first has shut down.
+func TestStoreDirLocked(t *testing.T) {
+	dir := t.TempDir()
+	a, err := StartServer(ServerConfig{StoreDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = StartServer(ServerConfig{StoreDir: dir})
+	if !errors.Is(err, ErrStoreLocked) || !strings.Contains(err.Error(), "held by another server of this process") {
+		t.Fatalf("second server on one store: err = %v, want ErrStoreLocked naming the holder", err)
+	}
+	a.Shutdown()
+	a.Shutdown() // a second Shutdown does no harm
+	b, err := StartServer(ServerConfig{StoreDir: dir})
+	if err != nil {
+		t.Fatalf("after the first shut down: %v", err)
+	}
+	b.Shutdown()
 }

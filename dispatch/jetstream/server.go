@@ -3,7 +3,11 @@
 // directory, and no port unless one is asked for. With DontListen the
 // server is reached only in-process (nats.InProcessServer), so a gateway
 // on a laptop opens nothing; with a listen address it accepts other
-// gateways, and then requires a token.
+// gateways, and then requires a token. With a cluster name and a route
+// listener it is one node of a NATS cluster: JetStream is clustered, and a
+// stream of Replicas 3 keeps each record on three nodes. Routes carry the
+// same token (as the password of user "notifymux"): a node that does not
+// know it cannot join.
 
 package jetstream
 
@@ -11,7 +15,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -77,16 +83,41 @@ type ServerConfig struct {
 	// ServerName names the server (in a cluster, each needs its own).
 	// Default "notifymux".
 	ServerName string
+	// Cluster, when its Name is set, makes the server a node of a NATS
+	// cluster. Listen and Token are then required (routes are
+	// authenticated with the token).
+	Cluster ClusterConfig
 	// ReadyTimeout bounds the start-up. Default 10 s.
 	ReadyTimeout time.Duration
 }
 
+// ClusterConfig makes an embedded server one node of a NATS cluster. Every
+// node has the same Name and Token and its own ServerName and StoreDir.
+type ClusterConfig struct {
+	// Name is the cluster's name, the same on every node.
+	Name string
+	// Listen is the host:port this node accepts routes from the other
+	// nodes on (port 0 picks one; Server.RouteAddr tells which). Required
+	// with Name.
+	Listen string
+	// Routes are the host:port route listeners of the other nodes, at
+	// least one (JetStream refuses to cluster without). A node may list its
+	// own, which it skips, so every node can be given the same list; a
+	// node that reaches one other learns the rest from it.
+	Routes []string
+}
+
+// routeUser is the user name of routes; their password is the token.
+const routeUser = "notifymux"
+
 // Server is an embedded NATS server with JetStream enabled.
 type Server struct {
-	ns    *server.Server
-	cfg   ServerConfig
-	url   string
-	token string
+	ns         *server.Server
+	cfg        ServerConfig
+	url        string
+	token      string
+	unlock     func() // releases the lock on the store directory
+	unlockOnce sync.Once
 }
 
 // ErrServerStart is wrapped by the error StartServer returns when the
@@ -94,7 +125,9 @@ type Server struct {
 var ErrServerStart = errors.New("embedded NATS server did not start")
 
 // StartServer starts an embedded NATS server with JetStream under
-// cfg.StoreDir and waits until it accepts connections.
+// cfg.StoreDir and waits until it accepts connections. It holds the store
+// directory until Shutdown: another StartServer on it, in this process or
+// another, fails with ErrStoreLocked instead of corrupting its files.
 func StartServer(cfg ServerConfig) (*Server, error) {
 	if cfg.StoreDir == "" {
 		return nil, fmt.Errorf("jetstream: ServerConfig.StoreDir is required")
@@ -122,39 +155,101 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		if cfg.Token == "" {
 			return nil, fmt.Errorf("jetstream: ServerConfig.Token is required with Listen %q: a listener without authentication is open to anyone who reaches it", cfg.Listen)
 		}
-		host, port, err := net.SplitHostPort(cfg.Listen)
+		host, p, err := splitListen(cfg.Listen)
 		if err != nil {
-			return nil, fmt.Errorf("jetstream: ServerConfig.Listen %q: %w", cfg.Listen, err)
-		}
-		p, err := strconv.Atoi(port)
-		if err != nil || p < 0 || p > 65535 {
-			return nil, fmt.Errorf("jetstream: ServerConfig.Listen %q: bad port", cfg.Listen)
-		}
-		if p == 0 {
-			p = server.RANDOM_PORT
+			return nil, fmt.Errorf("jetstream: ServerConfig.Listen %w", err)
 		}
 		opts.Host, opts.Port = host, p
 		opts.Authorization = cfg.Token
 	}
+	if cfg.Cluster.Name != "" {
+		if err := clusterOptions(opts, cfg); err != nil {
+			return nil, err
+		}
+	}
+	unlock, err := lockStore(cfg.StoreDir)
+	if err != nil {
+		return nil, err
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
+		unlock()
 		return nil, fmt.Errorf("jetstream: embedded server: %w", err)
 	}
 	ns.Start()
 	if !ns.ReadyForConnections(cfg.ReadyTimeout) {
 		ns.Shutdown()
+		unlock()
 		return nil, fmt.Errorf("jetstream: %w within %v (store %s)", ErrServerStart, cfg.ReadyTimeout, cfg.StoreDir)
 	}
-	s := &Server{ns: ns, cfg: cfg, token: cfg.Token}
+	s := &Server{ns: ns, cfg: cfg, token: cfg.Token, unlock: unlock}
 	if cfg.Listen != "" {
 		s.url = ns.ClientURL()
 	}
 	return s, nil
 }
 
+// clusterOptions sets the cluster part of opts from cfg.Cluster.
+func clusterOptions(opts *server.Options, cfg ServerConfig) error {
+	c := cfg.Cluster
+	if cfg.Token == "" {
+		return fmt.Errorf("jetstream: ServerConfig.Token is required with Cluster %q: routes are authenticated with it", c.Name)
+	}
+	host, port, err := splitListen(c.Listen)
+	if err != nil {
+		return fmt.Errorf("jetstream: ServerConfig.Cluster.Listen: %w", err)
+	}
+	if cfg.Listen == "" { // nats-server opens the route port only after the client port
+		return fmt.Errorf("jetstream: ServerConfig.Listen is required with Cluster %q", c.Name)
+	}
+	if len(c.Routes) == 0 {
+		return fmt.Errorf("jetstream: ServerConfig.Cluster.Routes is empty: a JetStream cluster node needs the route addresses of the others")
+	}
+	opts.Cluster = server.ClusterOpts{Name: c.Name, Host: host, Port: port, Username: routeUser, Password: cfg.Token}
+	for _, r := range c.Routes {
+		if _, _, err := splitListen(r); err != nil {
+			return fmt.Errorf("jetstream: ServerConfig.Cluster.Routes: %w", err)
+		}
+		opts.Routes = append(opts.Routes, &url.URL{Scheme: "nats-route", User: url.UserPassword(routeUser, cfg.Token), Host: r})
+	}
+	return nil
+}
+
+// splitListen splits a host:port; port 0 becomes server.RANDOM_PORT.
+func splitListen(addr string) (string, int, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q: %w", addr, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return "", 0, fmt.Errorf("%q: bad port", addr)
+	}
+	if p == 0 {
+		p = server.RANDOM_PORT
+	}
+	return host, p, nil
+}
+
 // ClientURL returns the URL other processes connect to ("nats://host:port"),
 // or "" when the server does not listen.
 func (s *Server) ClientURL() string { return s.url }
+
+// RouteAddr returns the host:port this node accepts routes on, or "" when
+// it is not a cluster node.
+func (s *Server) RouteAddr() string {
+	if s.cfg.Cluster.Name == "" {
+		return ""
+	}
+	if a := s.ns.ClusterAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+// Name returns the server's name (ServerConfig.ServerName), as JetStream
+// reports it for a stream's leader and replicas.
+func (s *Server) Name() string { return s.cfg.ServerName }
 
 // Connect returns a client connection to s: in-process (no socket) when s
 // does not listen, else over its listener with its token. opts are added
@@ -172,11 +267,13 @@ func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
 	return Connect(s.url, s.token, o...)
 }
 
-// Shutdown stops the server and waits until it has stopped. What JetStream
-// accepted stays in its store directory for the next start.
+// Shutdown stops the server, waits until it has stopped and releases the
+// store directory. What JetStream accepted stays in its store directory for
+// the next start.
 func (s *Server) Shutdown() {
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
+	s.unlockOnce.Do(s.unlock)
 }
 
 // Connect connects to the NATS server or cluster at url (comma-separated

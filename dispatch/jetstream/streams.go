@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/notifymux/notifymux/dispatch"
@@ -123,10 +124,13 @@ func (c StreamConfig) withDefaults() (StreamConfig, error) {
 
 // EnsureStreams creates the event and dead-letter streams, or updates their
 // limits when they exist. Every gateway may call it at start: the result is
-// the same.
+// the same. It first waits, within ctx, until JetStream answers (WaitReady).
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) error {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
+		return err
+	}
+	if err := WaitReady(ctx, js); err != nil {
 		return err
 	}
 	events := jetstream.StreamConfig{
@@ -141,7 +145,10 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamConfig
 		Duplicates:  cfg.DuplicateWindow,
 		Replicas:    cfg.Replicas,
 	}
-	if _, err := js.CreateOrUpdateStream(ctx, events); err != nil {
+	if err := retryAdmin(ctx, func(ctx context.Context) error {
+		_, err := js.CreateOrUpdateStream(ctx, events)
+		return err
+	}); err != nil {
 		return fmt.Errorf("jetstream: stream %s: %w", cfg.Stream, err)
 	}
 	dead := jetstream.StreamConfig{
@@ -155,7 +162,10 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamConfig
 		Duplicates:  cfg.DuplicateWindow,
 		Replicas:    cfg.Replicas,
 	}
-	if _, err := js.CreateOrUpdateStream(ctx, dead); err != nil {
+	if err := retryAdmin(ctx, func(ctx context.Context) error {
+		_, err := js.CreateOrUpdateStream(ctx, dead)
+		return err
+	}); err != nil {
 		return fmt.Errorf("jetstream: stream %s: %w", cfg.DeadStream, err)
 	}
 	return nil
@@ -206,4 +216,45 @@ func isFull(err error) bool {
 		return true
 	}
 	return false
+}
+
+// WaitReady waits until JetStream answers a request, asking again every
+// 100 ms, each time for at most a second, until ctx ends. A single server
+// answers at once; a cluster answers once its nodes have elected a meta
+// leader, which needs a majority of them up. (Until then a request is
+// left unanswered, not refused.)
+func WaitReady(ctx context.Context, js jetstream.JetStream) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := js.AccountInfo(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("jetstream: no answer from JetStream (a cluster without a majority of its nodes?): %w", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// adminAttempt bounds one attempt of retryAdmin.
+const adminAttempt = 2 * time.Second
+
+// retryAdmin calls f with a context bounded by adminAttempt within ctx, and
+// again while an attempt times out and ctx has time left. In a cluster, a
+// request that creates a stream, consumer or key-value bucket at the same
+// moment as the same request of another gateway (three gateways starting
+// together) can go unanswered although the object is made; asking again
+// finds it.
+func retryAdmin(ctx context.Context, f func(context.Context) error) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, adminAttempt)
+		err := f(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)) {
+			return err
+		}
+	}
 }

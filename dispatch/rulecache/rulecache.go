@@ -88,6 +88,10 @@ type Cache struct {
 	loads map[string]*load // loads in flight, one per bucket
 
 	hits, misses, loadErrors atomic.Uint64
+	// What the cache holds, counted when a Set is queued and uncounted
+	// when ristretto lets the value go (OnExit: rejected, evicted,
+	// replaced or deleted).
+	buckets, empty, rules atomic.Int64
 }
 
 // load is one Loader call shared by the Loads of its bucket.
@@ -129,16 +133,33 @@ func New(cfg Config) (*Cache, error) {
 	if cfg.LoadTimeout == 0 {
 		cfg.LoadTimeout = 10 * time.Second
 	}
+	rc := &Cache{cfg: cfg, loads: map[string]*load{}}
 	c, err := ristretto.NewCache(&ristretto.Config[string, *Rules]{
 		NumCounters:        10 * cfg.Buckets,
 		MaxCost:            cfg.MaxBytes,
 		BufferItems:        64,
 		IgnoreInternalCost: true,
+		OnExit:             func(r *Rules) { rc.count(r, -1) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rulecache: %w", err)
 	}
-	return &Cache{cfg: cfg, c: c, loads: map[string]*load{}}, nil
+	rc.c = c
+	return rc, nil
+}
+
+// count adds sign × r to the counts of what the cache holds. ristretto
+// calls OnExit with a nil value when Del finds nothing.
+func (c *Cache) count(r *Rules, sign int64) {
+	if r == nil {
+		return
+	}
+	if r.n == 0 {
+		c.empty.Add(sign)
+		return
+	}
+	c.buckets.Add(sign)
+	c.rules.Add(sign * int64(r.n))
 }
 
 // Load returns the rules of bucket: from the cache, or on a miss from the
@@ -205,8 +226,12 @@ func (c *Cache) fill(bucket string, l *load) {
 	}
 	if !l.stale {
 		// Under mu, so that an Invalidate either marks l stale before
-		// this Set or queues its Del after it.
-		c.c.Set(bucket, l.rules, l.rules.cost)
+		// this Set or queues its Del after it. Counted before the Set, so
+		// that an OnExit of this value (a rejection) never comes first.
+		c.count(l.rules, +1)
+		if !c.c.Set(bucket, l.rules, l.rules.cost) {
+			c.count(l.rules, -1) // dropped: ristretto's buffer was full
+		}
 	}
 }
 
@@ -231,16 +256,23 @@ func (c *Cache) Wait() { c.c.Wait() }
 // Close stops the cache's goroutines. The Cache must not be used after.
 func (c *Cache) Close() { c.c.Close() }
 
-// Stats counts Loads.
+// Stats counts Loads and what the cache holds.
 type Stats struct {
 	Hits, Misses, LoadErrors uint64
 	Bytes                    int64 // estimated size of the cached rules
+	// Buckets counts the cached buckets with at least one rule, Rules their
+	// rules, and Unconfigured the cached buckets without rules. A bucket
+	// is counted from the moment its rules are handed to ristretto, which
+	// admits or rejects them asynchronously: after Wait the counts are
+	// those of the admitted buckets.
+	Buckets, Rules, Unconfigured int64
 }
 
 // Stats returns the counts so far.
 func (c *Cache) Stats() Stats {
 	return Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), LoadErrors: c.loadErrors.Load(),
-		Bytes: c.cfg.MaxBytes - c.c.RemainingCost()}
+		Bytes:   c.cfg.MaxBytes - c.c.RemainingCost(),
+		Buckets: c.buckets.Load(), Rules: c.rules.Load(), Unconfigured: c.empty.Load()}
 }
 
 // Compile compiles the rules of one bucket. Every rule must name bucket;

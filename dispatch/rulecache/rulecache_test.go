@@ -302,6 +302,82 @@ func TestBoundedByBytes(t *testing.T) {
 	}
 }
 
+// Stats counts the buckets and rules the cache holds, through admissions,
+// evictions, rejections and Invalidate, as a walk of the cache finds them.
+func TestStatsCountWhatIsHeld(t *testing.T) {
+	l := newStore(func(b string) int { return len(b) % 4 }) // 0 to 3 rules, 0: unconfigured
+	c := newCache(t, Config{Loader: l, MaxBytes: 48 << 10, Buckets: 1000})
+	ctx := context.Background()
+	check := func(when string, names []string) {
+		t.Helper()
+		c.Wait()
+		var want Stats
+		for _, b := range names {
+			r, ok := c.c.Get(b)
+			switch {
+			case !ok:
+			case r.Len() == 0:
+				want.Unconfigured++
+			default:
+				want.Buckets++
+				want.Rules += int64(r.Len())
+			}
+		}
+		got := c.Stats()
+		if got.Buckets != want.Buckets || got.Rules != want.Rules || got.Unconfigured != want.Unconfigured {
+			t.Errorf("%s: stats say %d buckets, %d rules, %d unconfigured; the cache holds %d, %d, %d",
+				when, got.Buckets, got.Rules, got.Unconfigured, want.Buckets, want.Rules, want.Unconfigured)
+		}
+		if want.Buckets == 0 {
+			t.Errorf("%s: the cache holds no bucket with rules: the test checks nothing", when)
+		}
+	}
+	var names []string
+	for i := range 8 {
+		names = append(names, fmt.Sprintf("b%d", i)+"xyz"[:i%4])
+	}
+	for _, b := range names {
+		if _, err := c.Load(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("8 buckets loaded", names)
+	if s := c.Stats(); s.Buckets+s.Unconfigured != 8 {
+		t.Errorf("8 small buckets loaded, the cache counts %d", s.Buckets+s.Unconfigured)
+	}
+	c.Invalidate(names[1])
+	c.Invalidate(names[2])
+	c.Invalidate("never-loaded")
+	check("2 invalidated", names)
+
+	// Far more than fits, from several goroutines: evictions and rejections.
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 300 {
+				b := fmt.Sprintf("g%d-%d", g, i) + "xyz"[:i%4]
+				if _, err := c.Load(ctx, b); err != nil {
+					t.Error(err)
+					return
+				}
+				if i%7 == 0 {
+					c.Invalidate(b)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for g := range 4 {
+		for i := range 300 {
+			names = append(names, fmt.Sprintf("g%d-%d", g, i)+"xyz"[:i%4])
+		}
+	}
+	check("1,200 more loaded by 4 goroutines", names)
+	if s := c.Stats(); s.Buckets+s.Unconfigured >= 1208 {
+		t.Errorf("the cache counts %d buckets: nothing was evicted, the test is too small", s.Buckets+s.Unconfigured)
+	}
+}
+
 // The rules the cache returns match as the all-in-memory Index of every
 // bucket does.
 func TestMatchesLikeTheIndex(t *testing.T) {

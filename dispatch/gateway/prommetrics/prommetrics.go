@@ -13,8 +13,12 @@
 //	notifymux_queue_records{target}                    records held per target, from publish to delivered or dead-lettered
 //	notifymux_delivery_duration_seconds                histogram of delivery attempts
 //	notifymux_delivery_attempts_total{result}          ok, error
-//	notifymux_buckets_configured                       buckets with at least one rule
-//	notifymux_rules                                    rules in the index
+//	notifymux_buckets_configured                       buckets with at least one rule held compiled (see gateway.Stats)
+//	notifymux_rules                                    their rules
+//	notifymux_rule_cache_lookups_total{result}         rule cache lookups: hit, miss (0 without a rule cache)
+//	notifymux_rule_cache_load_errors_total             rule cache loads that failed
+//	notifymux_rule_cache_bytes                         estimated size of the cached rules
+//	notifymux_rule_cache_unconfigured_buckets          cached buckets without rules
 //
 // The target label takes the names of the configured functions, which an
 // operator bounds through the targets the gateway accepts.
@@ -44,7 +48,10 @@ type Metrics struct {
 	delivery  prometheus.Histogram
 	attempts  *prometheus.CounterVec
 	stats     atomic.Pointer[func() gateway.Stats]
-	gaugeDesc struct{ queue, buckets, rules, pipeline *prometheus.Desc }
+	gaugeDesc struct {
+		queue, buckets, rules, pipeline                      *prometheus.Desc
+		cacheLookups, cacheErrors, cacheBytes, cacheUnconfig *prometheus.Desc
+	}
 }
 
 var _ gateway.Metrics = (*Metrics)(nil)
@@ -71,8 +78,12 @@ func New() *Metrics {
 		Name: "notifymux_delivery_attempts_total", Help: "Delivery attempts of batches, by result (ok, error).",
 	}, []string{"result"})
 	m.gaugeDesc.queue = prometheus.NewDesc("notifymux_queue_records", "Records a target holds, from publish until delivered or dead-lettered.", []string{"target"}, nil)
-	m.gaugeDesc.buckets = prometheus.NewDesc("notifymux_buckets_configured", "Buckets with at least one rule.", nil, nil)
-	m.gaugeDesc.rules = prometheus.NewDesc("notifymux_rules", "Rules in the index.", nil, nil)
+	m.gaugeDesc.buckets = prometheus.NewDesc("notifymux_buckets_configured", "Buckets with at least one rule whose rules the gateway holds: every configured bucket, or with a rule cache the cached ones.", nil, nil)
+	m.gaugeDesc.rules = prometheus.NewDesc("notifymux_rules", "Rules the gateway holds: in the index, or with a rule cache in the cached buckets.", nil, nil)
+	m.gaugeDesc.cacheLookups = prometheus.NewDesc("notifymux_rule_cache_lookups_total", "Lookups of a bucket's rules in the rule cache, by result (hit, miss).", []string{"result"}, nil)
+	m.gaugeDesc.cacheErrors = prometheus.NewDesc("notifymux_rule_cache_load_errors_total", "Loads of a bucket's rules into the rule cache that failed.", nil, nil)
+	m.gaugeDesc.cacheBytes = prometheus.NewDesc("notifymux_rule_cache_bytes", "Estimated size of the rules in the rule cache.", nil, nil)
+	m.gaugeDesc.cacheUnconfig = prometheus.NewDesc("notifymux_rule_cache_unconfigured_buckets", "Buckets without rules in the rule cache (cached so that their events skip the store).", nil, nil)
 	m.gaugeDesc.pipeline = prometheus.NewDesc("notifymux_pipeline_records_total", "Records through the delivery pipeline, by outcome (delivered, dead_lettered, dead_letter_failed, retried).", []string{"outcome"}, nil)
 	for _, o := range []string{gateway.OutcomeMatched, gateway.OutcomeUnmatched, gateway.OutcomeRefused} {
 		m.records.WithLabelValues(o) // present from the start, at 0
@@ -137,6 +148,10 @@ func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
 	ch <- g.gaugeDesc.buckets
 	ch <- g.gaugeDesc.rules
 	ch <- g.gaugeDesc.pipeline
+	ch <- g.gaugeDesc.cacheLookups
+	ch <- g.gaugeDesc.cacheErrors
+	ch <- g.gaugeDesc.cacheBytes
+	ch <- g.gaugeDesc.cacheUnconfig
 }
 
 func (g *gauges) Collect(ch chan<- prometheus.Metric) {
@@ -157,4 +172,10 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 	}{{"delivered", p.Delivered}, {"dead_lettered", p.DeadLettered}, {"dead_letter_failed", p.DeadLetterFailed}, {"retried", p.Retried}} {
 		ch <- prometheus.MustNewConstMetric(g.gaugeDesc.pipeline, prometheus.CounterValue, float64(o.n), o.name)
 	}
+	c := s.RuleCache
+	ch <- prometheus.MustNewConstMetric(g.gaugeDesc.cacheLookups, prometheus.CounterValue, float64(c.Hits), "hit")
+	ch <- prometheus.MustNewConstMetric(g.gaugeDesc.cacheLookups, prometheus.CounterValue, float64(c.Misses), "miss")
+	ch <- prometheus.MustNewConstMetric(g.gaugeDesc.cacheErrors, prometheus.CounterValue, float64(c.LoadErrors))
+	ch <- prometheus.MustNewConstMetric(g.gaugeDesc.cacheBytes, prometheus.GaugeValue, float64(c.Bytes))
+	ch <- prometheus.MustNewConstMetric(g.gaugeDesc.cacheUnconfig, prometheus.GaugeValue, float64(c.Unconfigured))
 }
