@@ -83,6 +83,21 @@ type Publisher interface {
 	PublishContext(ctx context.Context, r batch.Record) error
 }
 
+// BatchPublisher is a Publisher that also takes several records at once:
+// a durable stage whose every acknowledgement waits for storage can then
+// store the records of one request together instead of one after another.
+// RouteAll uses PublishBatch when its Pipeline has it.
+type BatchPublisher interface {
+	Publisher
+	// PublishBatch publishes recs, within ctx, and sets errs[i] (len(errs)
+	// is len(recs)) to nil when it took recs[i], or else to why it refused
+	// it, as PublishContext would. recs and errs are not kept.
+	PublishBatch(ctx context.Context, recs []batch.Record, errs []error)
+}
+
+// MaxRouteBatch is the most records RouteAll hands to PublishBatch at once.
+const MaxRouteBatch = 256
+
 // RuleSource gives the compiled rules of one bucket, loading them if
 // needed, within ctx. A bucket without rules has rules that match nothing.
 type RuleSource interface {
@@ -169,28 +184,40 @@ func (e *RouteError) Unwrap() error { return e.Err }
 // Block policy waited), or the error of RouterConfig.Rules loading the
 // bucket's rules. in is not kept.
 func (r *Router) Route(ctx context.Context, in *batch.Inbound) (matched bool, err error) {
-	rec := in.Record
+	rec, matched, err := r.prepare(ctx, in)
+	if err != nil {
+		return false, err
+	}
+	if err := r.cfg.Pipeline.PublishContext(ctx, rec); err != nil {
+		return false, err
+	}
+	return matched, nil
+}
+
+// prepare matches in's record and fills what it lacks, ready to publish.
+func (r *Router) prepare(ctx context.Context, in *batch.Inbound) (rec batch.Record, matched bool, err error) {
+	rec = in.Record
 	if rec.Bucket == "" {
 		rec.Bucket = r.cfg.DefaultBucket
 		if rec.Bucket == "" {
-			return false, ErrNoBucket
+			return rec, false, ErrNoBucket
 		}
 	}
 	if len(rec.Key) > batch.MaxKeyLen {
-		return false, fmt.Errorf("key is %d bytes, over the %d-byte limit of COS and S3: %w", len(rec.Key), batch.MaxKeyLen, batch.ErrKeyTooLong)
+		return rec, false, fmt.Errorf("key is %d bytes, over the %d-byte limit of COS and S3: %w", len(rec.Key), batch.MaxKeyLen, batch.ErrKeyTooLong)
 	}
 	var rule match.Rule
 	var ok bool
 	if r.cfg.Rules != nil {
 		if rule, ok, err = r.matchLoaded(ctx, &rec); err != nil {
-			return false, err
+			return rec, false, err
 		}
 	} else {
 		rule, ok = r.match(&rec)
 	}
 	if !ok {
 		rec.RuleID, rec.Target = "", ""
-		return false, r.cfg.Pipeline.PublishContext(ctx, rec)
+		return rec, false, nil
 	}
 	rec.RuleID, rec.Target = rule.ID, rule.Target
 	if rec.AppID == "" {
@@ -210,10 +237,7 @@ func (r *Router) Route(ctx context.Context, in *batch.Inbound) (matched bool, er
 	if rec.Time.IsZero() {
 		rec.Time = r.cfg.Now()
 	}
-	if err := r.cfg.Pipeline.PublishContext(ctx, rec); err != nil {
-		return false, err
-	}
-	return true, nil
+	return rec, true, nil
 }
 
 // match finds the rule of rec, trying the other form of a COS bucket name
@@ -256,10 +280,17 @@ func (r *Router) matchLoaded(ctx context.Context, rec *batch.Record) (match.Rule
 
 // RouteAll reads every record of dec and routes it. Each record that cannot
 // be read or is refused is counted as refused and passed to onError (if not
-// nil) as a *RouteError; RouteAll goes on with the next record unless
-// onError returns an error, which RouteAll then returns. It also stops, and
-// returns the error, when ctx ends, when the Pipeline is closed, or when
-// reading dec's input fails. At the end of the input it returns nil.
+// nil) as a *RouteError, in the order of the input; RouteAll goes on with
+// the next record unless onError returns an error, which RouteAll then
+// returns. It also stops, and returns the error, when ctx ends, when the
+// Pipeline is closed, or when reading dec's input fails. At the end of the
+// input it returns nil.
+//
+// When the Pipeline is a BatchPublisher, RouteAll hands it the records in
+// batches of at most MaxRouteBatch, in the order read: a batch is
+// published when it is full, before a record that cannot be read is
+// reported, and at the end of the input. It returns only after its last
+// batch was answered, so every record counted as accepted was taken.
 func (r *Router) RouteAll(ctx context.Context, dec *batch.Decoder, onError func(*RouteError) error) (Counts, error) {
 	var c Counts
 	report := func(e *RouteError) error {
@@ -269,15 +300,71 @@ func (r *Router) RouteAll(ctx context.Context, dec *batch.Decoder, onError func(
 		}
 		return nil
 	}
+	bp, batching := r.cfg.Pipeline.(BatchPublisher)
+	type pending struct {
+		line, index int
+		inRecords   bool
+		matched     bool
+	}
+	var (
+		recs []batch.Record
+		pend []pending
+		errs []error
+	)
+	// flush publishes the pending records and accounts for each.
+	flush := func() error {
+		if len(recs) == 0 {
+			return nil
+		}
+		errs = append(errs[:0], make([]error, len(recs))...)
+		bp.PublishBatch(ctx, recs, errs)
+		var stop error
+		for i, p := range pend {
+			if err := errs[i]; err != nil {
+				if stop == nil {
+					if rerr := report(&RouteError{Line: p.line, Index: p.index, InRecords: p.inRecords, Err: err}); rerr != nil {
+						stop = rerr
+					} else if errors.Is(err, ErrClosed) || ctx.Err() != nil {
+						stop = err
+					}
+				} else {
+					c.Refused++ // counted, not reported: RouteAll is stopping
+				}
+				continue
+			}
+			c.Accepted++
+			if p.matched {
+				c.Matched++
+			} else {
+				c.Unmatched++
+			}
+		}
+		clear(recs) // drop the references to keys and metadata
+		recs, pend = recs[:0], pend[:0]
+		return stop
+	}
 	for {
 		if err := ctx.Err(); err != nil {
+			if batching {
+				if ferr := flush(); ferr != nil {
+					return c, ferr
+				}
+			}
 			return c, err
 		}
 		in, err := dec.Next()
 		if err == io.EOF {
+			if batching {
+				return c, flush()
+			}
 			return c, nil
 		}
 		if err != nil {
+			if batching {
+				if ferr := flush(); ferr != nil {
+					return c, ferr
+				}
+			}
 			var d *batch.DecodeError
 			if !errors.As(err, &d) {
 				return c, err
@@ -287,9 +374,33 @@ func (r *Router) RouteAll(ctx context.Context, dec *batch.Decoder, onError func(
 			}
 			continue
 		}
+		inRecords := in.Source != batch.SourceLine
+		if batching {
+			rec, matched, err := r.prepare(ctx, in)
+			if err != nil {
+				if ferr := flush(); ferr != nil {
+					return c, ferr
+				}
+				if rerr := report(&RouteError{Line: in.Line, Index: in.Index, InRecords: inRecords, Err: err}); rerr != nil {
+					return c, rerr
+				}
+				if ctx.Err() != nil {
+					return c, err
+				}
+				continue
+			}
+			recs = append(recs, rec)
+			pend = append(pend, pending{line: in.Line, index: in.Index, inRecords: inRecords, matched: matched})
+			if len(recs) == MaxRouteBatch {
+				if err := flush(); err != nil {
+					return c, err
+				}
+			}
+			continue
+		}
 		matched, err := r.Route(ctx, in)
 		if err != nil {
-			if rerr := report(&RouteError{Line: in.Line, Index: in.Index, InRecords: in.Source != batch.SourceLine, Err: err}); rerr != nil {
+			if rerr := report(&RouteError{Line: in.Line, Index: in.Index, InRecords: inRecords, Err: err}); rerr != nil {
 				return c, rerr
 			}
 			if errors.Is(err, ErrClosed) || ctx.Err() != nil {
