@@ -429,14 +429,16 @@ func TestClusterRoutesNeedTheToken(t *testing.T) {
 			t.Fatal("two nodes with the same token formed no route in 10 s")
 		}
 	}
+	// The intruder retries its routes meanwhile. Its own side may list a
+	// route for the moment between a node's INFO and the node refusing
+	// its credentials, so what counts is the nodes' side, sampled
+	// throughout.
 	c := start(2, "wrong")
-	time.Sleep(time.Second) // the intruder retries its routes meanwhile
-	if n := c.ns.NumRoutes(); n != 0 {
-		t.Errorf("a node with the wrong token has %d routes", n)
-	}
-	for name, s := range map[string]*Server{"a": a, "b": b} {
-		if peers(s)[c.ns.ID()] {
-			t.Errorf("node %s has a route to the node with the wrong token", name)
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		for name, s := range map[string]*Server{"a": a, "b": b} {
+			if peers(s)[c.ns.ID()] {
+				t.Fatalf("node %s has a route to the node with the wrong token", name)
+			}
 		}
 	}
 }
