@@ -41,10 +41,10 @@ const trieAbove = 8
 // bucket is the write side of one bucket. Writers only.
 type bucket struct {
 	name       string
-	prefixes   *radix.Tree      // prefix → its only *Rule, or a *prefixEntry
-	list       []*Rule          // the rules, while there are at most smallBucket and ids is nil
-	ids        map[string]*Rule // rule ID → rule, once the bucket has held more than smallBucket rules
-	events     [MaxEvent + 1]int32
+	prefixes   *radix.Tree          // prefix → its only *Rule, or a *prefixEntry
+	list       []*Rule              // the rules, while there are at most smallBucket and ids is nil
+	ids        map[string]*Rule     // rule ID → rule, once the bucket has held more than smallBucket rules
+	events     *[MaxEvent + 1]int32 // rules per event; large buckets only
 	prefixEnds map[lengthByte]int32 // (prefix length, last byte) → stored prefixes; large buckets only
 	suffixEnds map[lengthByte]int32 // (prefix length, suffix's last byte&63, or 64 for "") → rules; large buckets only
 	reprobe    bool                 // a key of prefixEnds or suffixEnds came or went since the last block
@@ -182,10 +182,16 @@ func (b *bucket) removeID(r *Rule) {
 // small reports whether the bucket's block tests each rule in turn.
 func (b *bucket) small() bool { return b.size() <= min(b.smallLimit, smallBucket) }
 
-// countEnds fills prefixEnds and suffixEnds from b's rules. Only a large
-// bucket keeps them (they give its probes), so a small one, the common
-// case, spends no memory on them.
+// countEnds fills events, prefixEnds and suffixEnds from b's rules. Only a
+// large bucket keeps them (they give its mask and probes without a scan),
+// so a small one, the common case, spends no memory on them.
 func (b *bucket) countEnds() {
+	b.events = new([MaxEvent + 1]int32)
+	for r := range b.rules() {
+		for e := range r.Events.Events() {
+			b.events[e]++
+		}
+	}
 	b.prefixEnds, b.suffixEnds = make(map[lengthByte]int32), make(map[lengthByte]int32)
 	b.prefixes.Walk(func(prefix string, _ any) bool {
 		b.prefixEnds[prefixEnd(prefix)]++
@@ -218,8 +224,10 @@ func (b *bucket) count(m map[lengthByte]int32, k lengthByte, d int32) {
 // made when a second rule shares it.
 func (b *bucket) insert(r *Rule) {
 	b.addID(r)
-	for e := range r.Events.Events() {
-		b.events[e]++
+	if b.events != nil {
+		for e := range r.Events.Events() {
+			b.events[e]++
+		}
 	}
 	b.count(b.suffixEnds, suffixEnd(r), 1)
 	v, ok := b.prefixes.Get(r.Prefix)
@@ -253,8 +261,10 @@ func (b *bucket) insert(r *Rule) {
 // remove deletes r, which b holds, from the write side.
 func (b *bucket) remove(r *Rule) {
 	b.removeID(r)
-	for e := range r.Events.Events() {
-		b.events[e]--
+	if b.events != nil {
+		for e := range r.Events.Events() {
+			b.events[e]--
+		}
 	}
 	b.count(b.suffixEnds, suffixEnd(r), -1)
 	v, _ := b.prefixes.Get(r.Prefix)
@@ -289,6 +299,12 @@ func (b *bucket) remove(r *Rule) {
 // mask returns the union of the events of b's rules.
 func (b *bucket) mask() EventSet {
 	var m EventSet
+	if b.events == nil { // a small bucket
+		for r := range b.rules() {
+			m |= r.Events
+		}
+		return m & AllEvents
+	}
 	for e, n := range b.events {
 		if n > 0 {
 			m |= Event(e).Set()
@@ -347,7 +363,7 @@ func (b *bucket) build() *block {
 			}
 		}
 		nb.mask = b.mask()
-		b.prefixEnds, b.suffixEnds = nil, nil
+		b.events, b.prefixEnds, b.suffixEnds = nil, nil, nil
 		return nb
 	}
 	if b.prefixEnds == nil {
