@@ -26,6 +26,7 @@ package match
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -208,12 +209,12 @@ func (x *Index) Remove(bucket, id string) bool {
 func (x *Index) Replace(bucket string, rules []Rule) error {
 	// The new bucket is built before the lock is taken: it reads nothing
 	// the index holds.
-	size := len(bucket)
+	var a arena
 	for i := range rules {
-		size += ruleBytes(&rules[i])
+		a.reserve(&rules[i])
 	}
-	a := newArena(len(rules), size)
-	name := a.put(bucket)
+	a.alloc()
+	name := strings.Clone(bucket)
 	nb := newBucket(name, len(rules), x.smallLimit)
 	for i := range rules {
 		r := &rules[i]

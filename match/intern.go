@@ -4,10 +4,7 @@
 
 package match
 
-import (
-	"strings"
-	"unsafe"
-)
+import "unsafe"
 
 // intern returns a heap copy of r whose strings live in the same allocation
 // as the Rule, so that reading a matched rule and its prefix touches one
@@ -50,47 +47,84 @@ func intern(r Rule) *Rule {
 	return p
 }
 
-// arena interns the rules of one bucket that one AddAll or Replace adds:
-// their Rules share one allocation and their strings another, and every
-// rule's Bucket is the bucket's own name, so that loading a bucket of ten
-// rules costs two allocations instead of ten. The memory of a rule removed
-// later is freed only with the last rule of its arena.
+// arena interns the rules of one bucket that one AddAll or Replace adds.
+// Like intern, it keeps each rule's strings just after the Rule, so that
+// matching a long prefix reads one place in memory; but it takes the rules
+// from a few slabs, one per size of string storage, so that a bucket of ten
+// rules costs one allocation instead of ten. Rules whose strings fit none
+// of the sizes are interned one by one. The memory of a rule removed later
+// is freed only with the last rule of its slab.
 type arena struct {
-	rules []Rule // capacity for every rule of the call's bucket; never grown
-	bytes []byte // capacity for all their strings; never grown
+	n32, n64, n128 int // rules reserved in each slab
+	s32            []internedRule[[32]byte]
+	s64            []internedRule[[64]byte]
+	s128           []internedRule[[128]byte]
 }
 
-// newArena returns an arena with room for the given number of rules and
-// bytes of strings.
-func newArena(rules, size int) *arena {
-	return &arena{rules: make([]Rule, 0, rules), bytes: make([]byte, 0, size)}
+// internedRule is a Rule and the storage of its strings.
+type internedRule[B [32]byte | [64]byte | [128]byte] struct {
+	r Rule
+	b B
 }
 
-// ruleBytes returns the bytes the arena needs for r's strings other than
-// its bucket.
+// ruleBytes returns the bytes r's strings other than its bucket take.
 func ruleBytes(r *Rule) int { return len(r.ID) + len(r.Prefix) + len(r.Suffix) + len(r.Target) }
 
-// put returns a copy of s in the arena's bytes.
-func (a *arena) put(s string) string {
-	if s == "" {
-		return ""
+// reserve makes room in a for r; call it for each rule before alloc.
+func (a *arena) reserve(r *Rule) {
+	switch n := ruleBytes(r); {
+	case n <= 32:
+		a.n32++
+	case n <= 64:
+		a.n64++
+	case n <= 128:
+		a.n128++
 	}
-	if cap(a.bytes)-len(a.bytes) < len(s) {
-		return strings.Clone(s) // never reached when the arena was sized for its rules
+}
+
+// alloc allocates the room reserved.
+func (a *arena) alloc() {
+	if a.n32 > 0 {
+		a.s32 = make([]internedRule[[32]byte], 0, a.n32)
 	}
-	a.bytes = append(a.bytes, s...)
-	return unsafe.String(&a.bytes[len(a.bytes)-len(s)], len(s))
+	if a.n64 > 0 {
+		a.s64 = make([]internedRule[[64]byte], 0, a.n64)
+	}
+	if a.n128 > 0 {
+		a.s128 = make([]internedRule[[128]byte], 0, a.n128)
+	}
 }
 
 // intern returns a copy of r in the arena whose Bucket is bucket.
 func (a *arena) intern(r *Rule, bucket string) *Rule {
-	if len(a.rules) == cap(a.rules) {
-		// Appending would move the rules handed out already.
-		h := intern(*r)
-		h.Bucket = bucket
-		return h
+	var p *Rule
+	var buf []byte
+	switch n := ruleBytes(r); {
+	case n <= 32 && len(a.s32) < cap(a.s32):
+		a.s32 = a.s32[:len(a.s32)+1]
+		x := &a.s32[len(a.s32)-1]
+		p, buf = &x.r, x.b[:0]
+	case n > 32 && n <= 64 && len(a.s64) < cap(a.s64):
+		a.s64 = a.s64[:len(a.s64)+1]
+		x := &a.s64[len(a.s64)-1]
+		p, buf = &x.r, x.b[:0]
+	case n > 64 && n <= 128 && len(a.s128) < cap(a.s128):
+		a.s128 = a.s128[:len(a.s128)+1]
+		x := &a.s128[len(a.s128)-1]
+		p, buf = &x.r, x.b[:0]
+	default: // not reserved
+		p = intern(*r)
+		p.Bucket = bucket
+		return p
 	}
-	a.rules = append(a.rules, Rule{ID: a.put(r.ID), Bucket: bucket, Events: r.Events,
-		Prefix: a.put(r.Prefix), Suffix: a.put(r.Suffix), Target: a.put(r.Target)})
-	return &a.rules[len(a.rules)-1]
+	put := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		buf = append(buf, s...)
+		return unsafe.String(&buf[len(buf)-len(s)], len(s))
+	}
+	*p = Rule{ID: put(r.ID), Bucket: bucket, Events: r.Events,
+		Prefix: put(r.Prefix), Suffix: put(r.Suffix), Target: put(r.Target)}
+	return p
 }

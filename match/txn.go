@@ -22,6 +22,7 @@ package match
 import (
 	"maps"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -157,21 +158,18 @@ func groupByBucket(rules []Rule) ([]batch, []int32) {
 // built at the same time.
 func (t *txn) build(g *batch, rules []Rule, idx []int32) {
 	old := t.x.buckets[g.name]
-	n, size := len(idx), 0
+	n := len(idx)
+	var a arena
+	for _, i := range idx {
+		a.reserve(&rules[i])
+	}
+	a.alloc()
+	var name string
 	if old != nil {
 		n += old.size()
-	} else {
-		size += len(g.name)
-	}
-	for _, i := range idx {
-		size += ruleBytes(&rules[i])
-	}
-	a := newArena(len(idx), size)
-	name := g.name
-	if old != nil {
 		name = old.name
 	} else {
-		name = a.put(name)
+		name = strings.Clone(g.name)
 	}
 	b := newBucket(name, n, t.x.smallLimit)
 	if old != nil {
