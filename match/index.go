@@ -76,11 +76,27 @@ func (x *Index) Match(bucket string, e Event, key string) (Rule, bool) {
 }
 
 func (x *Index) match(bucket string, e Event, key string) *Rule {
-	b := x.table.Load().find(bucket)
-	if b == nil {
+	t := x.table.Load()
+	if len(t.slots) == tinyTable {
+		if b := t.findTiny(bucket); b != nil {
+			return b.match(e.Set(), key)
+		}
 		return nil
 	}
-	return b.match(e.Set(), key)
+	// t.find, written out: a lookup of a bucket without rules, the
+	// common case, is a hash and one slot.
+	h := slotHash(bucket)
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		switch sh := s.hash.Load(); sh {
+		case slotEmpty:
+			return nil
+		case h:
+			if b := s.block.Load(); b != nil && b.name == bucket {
+				return b.match(e.Set(), key)
+			}
+		}
+	}
 }
 
 // Len returns the number of rules in the index.

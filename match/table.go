@@ -67,12 +67,7 @@ func newBucketTable(n int) *bucketTable {
 // find returns the block of the bucket name, or nil.
 func (t *bucketTable) find(name string) *block {
 	if len(t.slots) == tinyTable {
-		for i := range t.slots {
-			if b := t.slots[i].block.Load(); b != nil && b.name == name {
-				return b
-			}
-		}
-		return nil
+		return t.findTiny(name)
 	}
 	h := slotHash(name)
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
@@ -86,6 +81,16 @@ func (t *bucketTable) find(name string) *block {
 			}
 		}
 	}
+}
+
+// findTiny returns the block of the bucket name in a tiny table, or nil.
+func (t *bucketTable) findTiny(name string) *block {
+	for i := range t.slots {
+		if b := t.slots[i].block.Load(); b != nil && b.name == name {
+			return b
+		}
+	}
+	return nil
 }
 
 // slot returns the slot holding the bucket name, or nil. Writers only.
