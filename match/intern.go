@@ -50,19 +50,20 @@ func intern(r Rule) *Rule {
 // arena interns the rules of one bucket that one AddAll or Replace adds.
 // Like intern, it keeps each rule's strings just after the Rule, so that
 // matching a long prefix reads one place in memory; but it takes the rules
-// from a few slabs, one per size of string storage, so that a bucket of ten
-// rules costs one allocation instead of ten. Rules whose strings fit none
+// from a few slabs, one per size of string storage (24, 32, 64 or 128
+// bytes), so that a bucket of ten rules costs one allocation instead of ten. Rules whose strings fit none
 // of the sizes are interned one by one. The memory of a rule removed later
 // is freed only with the last rule of its slab.
 type arena struct {
-	n32, n64, n128 int // rules reserved in each slab
-	s32            []internedRule[[32]byte]
-	s64            []internedRule[[64]byte]
-	s128           []internedRule[[128]byte]
+	n24, n32, n64, n128 int // rules reserved in each slab
+	s24                 []internedRule[[24]byte]
+	s32                 []internedRule[[32]byte]
+	s64                 []internedRule[[64]byte]
+	s128                []internedRule[[128]byte]
 }
 
 // internedRule is a Rule and the storage of its strings.
-type internedRule[B [32]byte | [64]byte | [128]byte] struct {
+type internedRule[B [24]byte | [32]byte | [64]byte | [128]byte] struct {
 	r Rule
 	b B
 }
@@ -73,6 +74,8 @@ func ruleBytes(r *Rule) int { return len(r.ID) + len(r.Prefix) + len(r.Suffix) +
 // reserve makes room in a for r; call it for each rule before alloc.
 func (a *arena) reserve(r *Rule) {
 	switch n := ruleBytes(r); {
+	case n <= 24:
+		a.n24++
 	case n <= 32:
 		a.n32++
 	case n <= 64:
@@ -84,6 +87,9 @@ func (a *arena) reserve(r *Rule) {
 
 // alloc allocates the room reserved.
 func (a *arena) alloc() {
+	if a.n24 > 0 {
+		a.s24 = make([]internedRule[[24]byte], 0, a.n24)
+	}
 	if a.n32 > 0 {
 		a.s32 = make([]internedRule[[32]byte], 0, a.n32)
 	}
@@ -100,7 +106,11 @@ func (a *arena) intern(r *Rule, bucket string) *Rule {
 	var p *Rule
 	var buf []byte
 	switch n := ruleBytes(r); {
-	case n <= 32 && len(a.s32) < cap(a.s32):
+	case n <= 24 && len(a.s24) < cap(a.s24):
+		a.s24 = a.s24[:len(a.s24)+1]
+		x := &a.s24[len(a.s24)-1]
+		p, buf = &x.r, x.b[:0]
+	case n > 24 && n <= 32 && len(a.s32) < cap(a.s32):
 		a.s32 = a.s32[:len(a.s32)+1]
 		x := &a.s32[len(a.s32)-1]
 		p, buf = &x.r, x.b[:0]
