@@ -21,7 +21,7 @@
 //   - a bucket that has just become large gets its first prefix table.
 //
 // Buckets built inside a write transaction (txn.go) skip the in-place steps:
-// their first block is built whole when the transaction commits.
+// the transaction builds their first block whole before it publishes them.
 
 package match
 

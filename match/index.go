@@ -18,6 +18,7 @@
 //   - txn.go: the write transaction of AddAll and Replace;
 //   - trie.go: the suffix trie the conflict search uses for prefixes that
 //     many rules share;
+//   - hash.go: the hash both hash tables use;
 //   - intern.go: one compact copy of each held rule, and the arena that
 //     holds the copies of the rules one AddAll or Replace gives a bucket.
 
