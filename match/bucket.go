@@ -5,9 +5,10 @@
 // maps each stored prefix to its rule or, when several rules share it, to a
 // prefixEntry, which holds them (sorted by suffix, then ID) and, once there
 // are more than trieAbove of them, an immutable trie of their suffixes
-// (trie.go). The conflict search (conflict.go) walks both. A map holds the
-// rules by ID, and counts per event and (in large buckets) per (prefix
-// length, byte) give the block's event mask and probes without a scan.
+// (trie.go). The conflict search (conflict.go) walks both. A slice (a map
+// once the bucket is large) holds the rules by ID, and counts per event
+// and (in large buckets) per (prefix length, byte) give the block's event
+// mask and probes without a scan.
 //
 // After each change the bucket brings its block up to date (sync):
 //
@@ -20,11 +21,12 @@
 //   - a bucket that has just become large gets its first prefix table.
 //
 // Buckets built inside a write transaction (txn.go) skip the in-place steps:
-// their first block is built whole when the transaction commits.
+// the transaction builds their first block whole before it publishes them.
 
 package match
 
 import (
+	"iter"
 	"slices"
 	"strings"
 
@@ -39,9 +41,10 @@ const trieAbove = 8
 // bucket is the write side of one bucket. Writers only.
 type bucket struct {
 	name       string
-	prefixes   *radix.Tree      // prefix → its only *Rule, or a *prefixEntry
-	ids        map[string]*Rule // rule ID → rule
-	events     [MaxEvent + 1]int32
+	prefixes   *radix.Tree          // prefix → its only *Rule, or a *prefixEntry
+	list       []*Rule              // the rules, while there are at most smallBucket and ids is nil
+	ids        map[string]*Rule     // rule ID → rule, once the bucket has held more than smallBucket rules
+	events     *[MaxEvent + 1]int32 // rules per event; large buckets only
 	prefixEnds map[lengthByte]int32 // (prefix length, last byte) → stored prefixes; large buckets only
 	suffixEnds map[lengthByte]int32 // (prefix length, suffix's last byte&63, or 64 for "") → rules; large buckets only
 	reprobe    bool                 // a key of prefixEnds or suffixEnds came or went since the last block
@@ -58,6 +61,7 @@ type prefixEntry struct {
 	ends     uint64      // bit c&63 set when one's suffix ends with byte c; all bits for ""
 	rules    []*Rule     // sorted by suffix, then ID
 	suffixes *suffixTrie // the trie of their suffixes, when there are more than trieAbove
+	two      [2]*Rule    // rules' first storage, so that the usual pair takes no allocation of its own
 }
 
 // endBits returns the prefixEntry.ends bits of one suffix.
@@ -95,22 +99,105 @@ func suffixEnd(r *Rule) lengthByte {
 
 // newBucket returns an empty bucket with room for about n rules.
 func newBucket(name string, n, smallLimit int) *bucket {
-	return &bucket{name: name, smallLimit: smallLimit, prefixes: radix.New(), ids: make(map[string]*Rule, n)}
+	b := &bucket{name: name, smallLimit: smallLimit, prefixes: radix.New()}
+	if n > smallBucket {
+		b.ids = make(map[string]*Rule, n)
+	} else if n > 0 {
+		b.list = make([]*Rule, 0, n)
+	}
+	return b
+}
+
+// The rules by ID. A bucket of at most smallBucket rules (the usual case)
+// keeps them in a slice, which is smaller and quicker to build than a map
+// and as quick to search at that size; a bucket that grows past it moves
+// them into a map for good.
+
+// size returns the number of rules of b.
+func (b *bucket) size() int {
+	if b.ids != nil {
+		return len(b.ids)
+	}
+	return len(b.list)
+}
+
+// byID returns b's rule called id, or nil.
+func (b *bucket) byID(id string) *Rule {
+	if b.ids != nil {
+		return b.ids[id]
+	}
+	for _, r := range b.list {
+		if r.ID == id {
+			return r
+		}
+	}
+	return nil
+}
+
+// rules returns every rule of b, in no particular order.
+func (b *bucket) rules() iter.Seq[*Rule] {
+	return func(yield func(*Rule) bool) {
+		if b.ids == nil {
+			for _, r := range b.list {
+				if !yield(r) {
+					return
+				}
+			}
+			return
+		}
+		for _, r := range b.ids {
+			if !yield(r) {
+				return
+			}
+		}
+	}
+}
+
+// addID records r under its ID.
+func (b *bucket) addID(r *Rule) {
+	switch {
+	case b.ids != nil:
+		b.ids[r.ID] = r
+	case len(b.list) < smallBucket:
+		b.list = append(b.list, r)
+	default:
+		b.ids = make(map[string]*Rule, 2*smallBucket)
+		for _, h := range b.list {
+			b.ids[h.ID] = h
+		}
+		b.ids[r.ID] = r
+		b.list = nil
+	}
+}
+
+// removeID forgets r's ID.
+func (b *bucket) removeID(r *Rule) {
+	if b.ids != nil {
+		delete(b.ids, r.ID)
+		return
+	}
+	b.list = slices.DeleteFunc(b.list, func(h *Rule) bool { return h == r })
 }
 
 // small reports whether the bucket's block tests each rule in turn.
-func (b *bucket) small() bool { return len(b.ids) <= min(b.smallLimit, smallBucket) }
+func (b *bucket) small() bool { return b.size() <= min(b.smallLimit, smallBucket) }
 
-// countEnds fills prefixEnds and suffixEnds from b's rules. Only a large
-// bucket keeps them (they give its probes), so a small one, the common
-// case, spends no memory on them.
+// countEnds fills events, prefixEnds and suffixEnds from b's rules. Only a
+// large bucket keeps them (they give its mask and probes without a scan),
+// so a small one, the common case, spends no memory on them.
 func (b *bucket) countEnds() {
+	b.events = new([MaxEvent + 1]int32)
+	for r := range b.rules() {
+		for e := range r.Events.Events() {
+			b.events[e]++
+		}
+	}
 	b.prefixEnds, b.suffixEnds = make(map[lengthByte]int32), make(map[lengthByte]int32)
 	b.prefixes.Walk(func(prefix string, _ any) bool {
 		b.prefixEnds[prefixEnd(prefix)]++
 		return false
 	})
-	for _, r := range b.ids {
+	for r := range b.rules() {
 		b.suffixEnds[suffixEnd(r)]++
 	}
 	b.reprobe = true
@@ -136,9 +223,11 @@ func (b *bucket) count(m map[lengthByte]int32, k lengthByte, d int32) {
 // one rule maps to the rule itself in the go-radix tree; a prefixEntry is
 // made when a second rule shares it.
 func (b *bucket) insert(r *Rule) {
-	b.ids[r.ID] = r
-	for e := range r.Events.Events() {
-		b.events[e]++
+	b.addID(r)
+	if b.events != nil {
+		for e := range r.Events.Events() {
+			b.events[e]++
+		}
 	}
 	b.count(b.suffixEnds, suffixEnd(r), 1)
 	v, ok := b.prefixes.Get(r.Prefix)
@@ -150,7 +239,9 @@ func (b *bucket) insert(r *Rule) {
 	pe, ok := v.(*prefixEntry)
 	if !ok {
 		one := v.(*Rule)
-		pe = &prefixEntry{events: one.Events & AllEvents, ends: endBits(one.Suffix), rules: []*Rule{one}}
+		pe = &prefixEntry{events: one.Events & AllEvents, ends: endBits(one.Suffix)}
+		pe.two[0] = one
+		pe.rules = pe.two[:1]
 		b.prefixes.Insert(r.Prefix, pe)
 	}
 	pe.events |= r.Events
@@ -169,9 +260,11 @@ func (b *bucket) insert(r *Rule) {
 
 // remove deletes r, which b holds, from the write side.
 func (b *bucket) remove(r *Rule) {
-	delete(b.ids, r.ID)
-	for e := range r.Events.Events() {
-		b.events[e]--
+	b.removeID(r)
+	if b.events != nil {
+		for e := range r.Events.Events() {
+			b.events[e]--
+		}
 	}
 	b.count(b.suffixEnds, suffixEnd(r), -1)
 	v, _ := b.prefixes.Get(r.Prefix)
@@ -206,6 +299,12 @@ func (b *bucket) remove(r *Rule) {
 // mask returns the union of the events of b's rules.
 func (b *bucket) mask() EventSet {
 	var m EventSet
+	if b.events == nil { // a small bucket
+		for r := range b.rules() {
+			m |= r.Events
+		}
+		return m & AllEvents
+	}
 	for e, n := range b.events {
 		if n > 0 {
 			m |= Event(e).Set()
@@ -248,12 +347,12 @@ func (b *bucket) probes() []probe {
 // build returns a new block holding every rule of b, or nil when b is empty.
 func (b *bucket) build() *block {
 	b.slotsUsed = 0
-	if len(b.ids) == 0 {
+	if b.size() == 0 {
 		return nil
 	}
 	if b.small() {
-		nb := newBlock(b.name, len(b.ids))
-		for _, r := range b.ids {
+		nb := newBlock(b.name, b.size())
+		for r := range b.rules() {
 			e := newEntry(r)
 			nb.hot, nb.small = append(nb.hot, e.hot()), append(nb.small, e)
 			nb.ends |= endBits(r.Suffix)
@@ -264,7 +363,7 @@ func (b *bucket) build() *block {
 			}
 		}
 		nb.mask = b.mask()
-		b.prefixEnds, b.suffixEnds = nil, nil
+		b.events, b.prefixEnds, b.suffixEnds = nil, nil, nil
 		return nb
 	}
 	if b.prefixEnds == nil {
@@ -273,11 +372,11 @@ func (b *bucket) build() *block {
 	nb := newLargeBlock(b.name, b.probes())
 	nb.mask = b.mask()
 	size := 16
-	for size < 2*len(b.ids) {
+	for size < 2*b.size() {
 		size *= 2
 	}
 	nb.prefixes, nb.slotMask = make([]prefixSlot, size), uint64(size-1)
-	for _, r := range b.ids {
+	for r := range b.rules() {
 		b.fillSlot(nb, r)
 	}
 	return nb
@@ -302,7 +401,7 @@ func (b *bucket) fillSlot(nb *block, r *Rule) {
 // returned block when it is not the one they have.
 func (b *bucket) sync(r *Rule, added bool) *block {
 	old := b.block
-	if len(b.ids) == 0 || b.small() || old == nil || old.prefixes == nil ||
+	if b.size() == 0 || b.small() || old == nil || old.prefixes == nil ||
 		(added && 4*(b.slotsUsed+1) > 3*len(old.prefixes)) {
 		b.block = b.build()
 		return b.block

@@ -28,7 +28,7 @@ import (
 // check returns the error adding r to b would cause. The caller holds the
 // writer lock (or owns b exclusively).
 func (b *bucket) check(r *Rule) error {
-	if _, dup := b.ids[r.ID]; dup {
+	if b.byID(r.ID) != nil {
 		return fmt.Errorf("match: rule %q in bucket %q: %w", r.ID, r.Bucket, ErrDuplicateID)
 	}
 	var cerr *ConflictError

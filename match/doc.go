@@ -106,7 +106,8 @@
 // slot of its table before the slot's hash is published (or its slot is
 // marked deleted). Only growth copies a table. AddAll and Replace build
 // every bucket they touch apart (a write transaction, rebuilding a bucket
-// that already holds rules) and publish it when the whole call is known to
+// that already holds rules; a large AddAll builds its buckets on up to
+// GOMAXPROCS goroutines) and publish it when the whole call is known to
 // succeed; a call that spans buckets publishes a copy of the bucket table,
 // so that readers see all its rules at once.
 //

@@ -18,13 +18,16 @@
 //   - txn.go: the write transaction of AddAll and Replace;
 //   - trie.go: the suffix trie the conflict search uses for prefixes that
 //     many rules share;
-//   - intern.go: one compact copy of each held rule.
+//   - hash.go: the hash both hash tables use;
+//   - intern.go: one compact copy of each held rule, and the arena that
+//     holds the copies of the rules one AddAll or Replace gives a bucket.
 
 package match
 
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -47,6 +50,9 @@ type Index struct {
 	// matched by testing each rule in turn: smallBucket, except in tests
 	// of this package, which set 0 to put every bucket on the prefix table.
 	smallLimit int
+	// parallelAbove is the number of rules above which AddAll builds
+	// buckets on several goroutines: parallelAbove, except in tests.
+	parallelAbove int
 }
 
 // New returns an empty Index.
@@ -55,7 +61,7 @@ func New() *Index { return newIndex(smallBucket) }
 // newIndex returns an empty Index whose buckets of at most smallLimit rules
 // (and at most smallBucket) are matched by testing each rule in turn.
 func newIndex(smallLimit int) *Index {
-	x := &Index{buckets: make(map[string]*bucket), smallLimit: smallLimit}
+	x := &Index{buckets: make(map[string]*bucket), smallLimit: smallLimit, parallelAbove: parallelAbove}
 	x.table.Store(newBucketTable(0))
 	return x
 }
@@ -71,11 +77,27 @@ func (x *Index) Match(bucket string, e Event, key string) (Rule, bool) {
 }
 
 func (x *Index) match(bucket string, e Event, key string) *Rule {
-	b := x.table.Load().find(bucket)
-	if b == nil {
+	t := x.table.Load()
+	if len(t.slots) == tinyTable {
+		if b := t.findTiny(bucket); b != nil {
+			return b.match(e.Set(), key)
+		}
 		return nil
 	}
-	return b.match(e.Set(), key)
+	// t.find, written out: a lookup of a bucket without rules, the
+	// common case, is a hash and one slot.
+	h := slotHash(bucket)
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		switch sh := s.hash.Load(); sh {
+		case slotEmpty:
+			return nil
+		case h:
+			if b := s.block.Load(); b != nil && b.name == bucket {
+				return b.match(e.Set(), key)
+			}
+		}
+	}
 }
 
 // Len returns the number of rules in the index.
@@ -122,7 +144,9 @@ func (x *Index) publish(b *bucket, blk *block) {
 // Add would return it, with rules earlier in the slice counting as held) the
 // index is left as it was. Readers see all of the new rules at once. It is
 // the fast way to load many rules: each bucket is built once and published
-// once, where a loop of Add publishes once per rule. A bucket that already
+// once, where a loop of Add publishes once per rule, and a call of more
+// than a few thousand rules builds its buckets on up to GOMAXPROCS
+// goroutines, which end before AddAll returns. A bucket that already
 // holds rules is rebuilt, which costs time in proportion to its size. A
 // call that spans several buckets copies the bucket table once, so that
 // readers see all its rules at once; that costs time in proportion to the
@@ -132,17 +156,9 @@ func (x *Index) publish(b *bucket, blk *block) {
 func (x *Index) AddAll(rules []Rule) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	// Size each bucket's ID map for what it will hold: growing a map of a
-	// million entries step by step costs a tenth of a bulk load.
-	sizes := make(map[string]int)
-	for i := range rules {
-		sizes[rules[i].Bucket]++
-	}
 	t := x.begin()
-	for i := range rules {
-		if err := t.add(&rules[i], sizes[rules[i].Bucket]); err != nil {
-			return err
-		}
+	if err := t.addAll(rules); err != nil {
+		return err
 	}
 	t.commit()
 	return nil
@@ -188,12 +204,12 @@ func (x *Index) Remove(bucket, id string) bool {
 	if b == nil {
 		return false
 	}
-	r, ok := b.ids[id]
-	if !ok {
+	r := b.byID(id)
+	if r == nil {
 		return false
 	}
 	b.remove(r)
-	if len(b.ids) == 0 {
+	if b.size() == 0 {
 		delete(x.buckets, bucket)
 	}
 	x.publish(b, b.sync(r, false))
@@ -210,7 +226,13 @@ func (x *Index) Remove(bucket, id string) bool {
 func (x *Index) Replace(bucket string, rules []Rule) error {
 	// The new bucket is built before the lock is taken: it reads nothing
 	// the index holds.
-	nb := newBucket(bucket, len(rules), x.smallLimit)
+	var a arena
+	for i := range rules {
+		a.reserve(&rules[i])
+	}
+	a.alloc()
+	name := strings.Clone(bucket)
+	nb := newBucket(name, len(rules), x.smallLimit)
 	for i := range rules {
 		r := &rules[i]
 		if err := r.Validate(); err != nil {
@@ -222,7 +244,7 @@ func (x *Index) Replace(bucket string, rules []Rule) error {
 		if err := nb.check(r); err != nil {
 			return err
 		}
-		nb.insert(intern(*r))
+		nb.insert(a.intern(r, name))
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -237,7 +259,7 @@ func (x *Index) Lookup(bucket, id string) (Rule, bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if b := x.buckets[bucket]; b != nil {
-		if r, ok := b.ids[id]; ok {
+		if r := b.byID(id); r != nil {
 			return *r, true
 		}
 	}
@@ -252,8 +274,8 @@ func (x *Index) Rules(bucket string) []Rule {
 	if b == nil {
 		return nil
 	}
-	out := make([]Rule, 0, len(b.ids))
-	for _, r := range b.ids {
+	out := make([]Rule, 0, b.size())
+	for r := range b.rules() {
 		out = append(out, *r)
 	}
 	slices.SortFunc(out, func(a, b Rule) int { return compareRules(&a, &b) })

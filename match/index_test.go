@@ -780,3 +780,78 @@ func TestManyPrefixLengths(t *testing.T) {
 		}
 	}
 }
+
+// TestAddAllParallel compares AddAll, building its buckets on several
+// goroutines, with a loop of Add on a copy of the same index: both must
+// refuse with the same error (that of the earliest failing rule, whichever
+// goroutine met it first) or hold the same rules.
+func TestAddAllParallel(t *testing.T) {
+	held := []Rule{
+		{ID: "held", Bucket: "b3", Events: ObjectCreated, Prefix: "logs/", Target: "f"},
+		{ID: "held", Bucket: "b40", Events: ObjectRemove, Target: "f"},
+	}
+	for seed := uint64(0); seed < 60; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		var rules []Rule
+		for b := 0; b < 50; b++ {
+			for i := range 1 + rng.IntN(20) {
+				rules = append(rules, Rule{ID: fmt.Sprint("r", i), Bucket: fmt.Sprint("b", b), Events: ObjectCreated,
+					Prefix: fmt.Sprintf("u/%d/", i), Suffix: ".jpg", Target: "f"})
+			}
+		}
+		rng.Shuffle(len(rules), func(i, j int) { rules[i], rules[j] = rules[j], rules[i] })
+		// Spoil a few seeds' rules: a conflict with a held rule, a
+		// duplicate ID, an invalid rule, each at a random place.
+		for range rng.IntN(3) {
+			i := rng.IntN(len(rules))
+			switch rng.IntN(3) {
+			case 0:
+				rules[i] = Rule{ID: "late", Bucket: "b3", Events: ObjectCreatedPut.Set(), Prefix: "logs/x", Target: "g"}
+			case 1:
+				rules[i].ID = rules[rng.IntN(len(rules))].ID
+			case 2:
+				rules[i].Target = ""
+			}
+		}
+		seq, par := New(), New()
+		par.parallelAbove = 0
+		for _, r := range held {
+			if seq.Add(r) != nil || par.Add(r) != nil {
+				t.Fatal("held rule refused")
+			}
+		}
+		var want error
+		for _, r := range rules {
+			if want = seq.Add(r); want != nil {
+				break
+			}
+		}
+		got := par.AddAll(rules)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("seed %d: AddAll = %v, a loop of Add = %v", seed, got, want)
+		}
+		if want != nil {
+			if par.Len() != len(held) {
+				t.Fatalf("seed %d: refused AddAll left Len %d", seed, par.Len())
+			}
+			continue
+		}
+		if par.Len() != seq.Len() || !slices.Equal(par.Buckets(), seq.Buckets()) {
+			t.Fatalf("seed %d: Len %d, buckets %v; want %d, %v", seed, par.Len(), par.Buckets(), seq.Len(), seq.Buckets())
+		}
+		for _, b := range seq.Buckets() {
+			if !slices.Equal(par.Rules(b), seq.Rules(b)) {
+				t.Fatalf("seed %d: bucket %s holds %v, want %v", seed, b, par.Rules(b), seq.Rules(b))
+			}
+			for _, r := range seq.Rules(b) {
+				key := r.Prefix + "k" + r.Suffix
+				e := r.Events.First()
+				g, ok := par.Match(b, e, key)
+				w, _ := seq.Match(b, e, key)
+				if !ok || g != w {
+					t.Fatalf("seed %d: Match(%s, %q) = %+v, want %+v", seed, b, key, g, w)
+				}
+			}
+		}
+	}
+}

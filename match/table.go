@@ -2,7 +2,7 @@
 // a bucket's name to its block (block.go), which Match reads without locks
 // while one writer at a time changes it in place.
 //
-// A slot holds the name's 64-bit hash (top bit set, so 0 means empty and 1
+// A slot holds the name's 64-bit hash (hash.go; top bit set, so 0 means empty and 1
 // deleted) and an atomic pointer to the bucket's block; a lookup probes
 // slots linearly from the hash, compares hashes, and confirms the name on
 // the block, which it reads anyway. One lookup therefore costs one cache
@@ -27,10 +27,7 @@
 
 package match
 
-import (
-	"hash/maphash"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // Reserved slot hashes.
 const (
@@ -38,14 +35,6 @@ const (
 	slotDeleted = 1
 	hashTopBit  = 1 << 63 // set in every stored hash, so it is never 0 or 1
 )
-
-// hashSeed seeds every hash of the index. The tables live in memory only,
-// so the hashes need not be stable across processes; a random seed keeps
-// an adversary from choosing bucket names or prefixes that collide.
-var hashSeed = maphash.MakeSeed()
-
-// slotHash returns the hash a slot stores for s.
-func slotHash(s string) uint64 { return maphash.String(hashSeed, s) | hashTopBit }
 
 // bucketTable is one generation of the bucket table.
 type bucketTable struct {
@@ -78,12 +67,7 @@ func newBucketTable(n int) *bucketTable {
 // find returns the block of the bucket name, or nil.
 func (t *bucketTable) find(name string) *block {
 	if len(t.slots) == tinyTable {
-		for i := range t.slots {
-			if b := t.slots[i].block.Load(); b != nil && b.name == name {
-				return b
-			}
-		}
-		return nil
+		return t.findTiny(name)
 	}
 	h := slotHash(name)
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
@@ -97,6 +81,16 @@ func (t *bucketTable) find(name string) *block {
 			}
 		}
 	}
+}
+
+// findTiny returns the block of the bucket name in a tiny table, or nil.
+func (t *bucketTable) findTiny(name string) *block {
+	for i := range t.slots {
+		if b := t.slots[i].block.Load(); b != nil && b.name == name {
+			return b
+		}
+	}
+	return nil
 }
 
 // slot returns the slot holding the bucket name, or nil. Writers only.
