@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/notifymux/notifymux/batch"
 	"github.com/notifymux/notifymux/dispatch"
 )
@@ -114,5 +116,48 @@ func TestPublishBatchContextEnded(t *testing.T) {
 	}
 	if got := e.msgs(t, DefaultStream); got != 0 {
 		t.Errorf("stream holds %d records, want none", got)
+	}
+}
+
+// A batch whose acknowledgements never come (a subscriber swallows the
+// records, as a stream whose leader is lost would) is refused with an
+// error a client may retry on (dispatch.ErrQueueFull) once the wait runs
+// out, and the client's table of outstanding publishes is empty again
+// afterwards: lost acknowledgements do not pile up until every publish
+// stalls.
+func TestPublishBatchLostAcks(t *testing.T) {
+	e := newEnv(t, StreamConfig{})
+	sub, err := e.nc.Subscribe("swallowed.records", func(*nats.Msg) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := e.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	const wait = 300 * time.Millisecond
+	p := newPublisher(e.js, Names{Subject: "swallowed.records"}, wait)
+	recs := []batch.Record{record("a"), record("b"), record("c")}
+	errs := make([]error, len(recs))
+	start := time.Now()
+	p.PublishBatch(context.Background(), recs, errs)
+	if d := time.Since(start); d < wait || d > wait+5*time.Second {
+		t.Errorf("PublishBatch returned after %v, want about %v", d, wait)
+	}
+	for i, err := range errs {
+		if !errors.Is(err, dispatch.ErrQueueFull) {
+			t.Errorf("record %d: %v, want dispatch.ErrQueueFull", i, err)
+		}
+	}
+	waitFor(t, 5*time.Second, "lost acknowledgements still outstanding", func() bool { return p.async.PublishAsyncPending() == 0 })
+
+	// The caller's context ending first gives its own error.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	p.PublishBatch(ctx, recs, errs)
+	for i, err := range errs {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("record %d with the caller's deadline: %v, want context.DeadlineExceeded", i, err)
+		}
 	}
 }

@@ -26,6 +26,8 @@ import (
 // in-memory Pipeline. It is safe for concurrent use.
 type Publisher struct {
 	js     jetstream.JetStream
+	async  jetstream.JetStream // PublishBatch's: its acknowledgements time out
+	wait   time.Duration       // PublishBatch's bound without a deadline of ctx
 	stream string
 	subj   string
 
@@ -38,8 +40,26 @@ type Publisher struct {
 // NewPublisher returns a Publisher to the event stream named in names
 // (defaults filled in). The stream must exist (EnsureStreams).
 func NewPublisher(js jetstream.JetStream, names Names) *Publisher {
+	return newPublisher(js, names, DefaultBatchWait)
+}
+
+// newPublisher is NewPublisher with PublishBatch's wait.
+func newPublisher(js jetstream.JetStream, names Names, wait time.Duration) *Publisher {
 	n := names.withDefaults()
-	return &Publisher{js: js, stream: n.Stream, subj: n.Subject}
+	p := &Publisher{js: js, async: js, wait: wait, stream: n.Stream, subj: n.Subject}
+	// PublishBatch publishes on a context of its own on the same
+	// connection, whose pending acknowledgements time out: one that never
+	// comes (a stream leader lost mid-publish) would otherwise hold one of
+	// the client's outstanding-publish slots for good, and once they are
+	// all held every publish would stall. Asynchronous publishes go to the
+	// stream's subject directly, so js's API prefix or domain does not
+	// matter to them.
+	if nc := js.Conn(); nc != nil {
+		if async, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(wait)); err == nil {
+			p.async = async
+		}
+	}
+	return p
 }
 
 var _ dispatch.Publisher = (*Publisher)(nil)
@@ -48,8 +68,11 @@ var _ dispatch.Publisher = (*Publisher)(nil)
 // bounded by ctx. A record without a Target is counted as unmatched and not
 // published. A publish the stream drops as a duplicate of one within its
 // window (same MsgID) returns nil: that record is already stored. Errors:
-// a *StreamFullError when the stream is full, else the client's or the
-// server's error; in every error case the record is not accepted.
+// a *StreamFullError when the stream is full; an error that is
+// dispatch.ErrQueueFull when the server did not answer (no response, a
+// timeout, a lost connection) or the client has too many publishes
+// outstanding, so the record may be tried again later; else the client's
+// or the server's error. In every error case the record is not accepted.
 func (p *Publisher) PublishContext(ctx context.Context, r batch.Record) error {
 	if r.Target == "" {
 		p.unmatched.Add(1)
@@ -77,17 +100,30 @@ var _ dispatch.BatchPublisher = (*Publisher)(nil)
 // PublishBatch publishes recs without waiting for each acknowledgement in
 // turn, then waits for all of them, bounded by ctx (by DefaultBatchWait
 // when ctx has no deadline), and sets errs[i] as PublishContext would
-// return it for recs[i]. The stream stores the records of one batch
-// together, so with SyncAlways one disk sync covers many of them. A record
-// whose acknowledgement did not come in time is refused with ctx's error;
-// the stream may still store it, which a record with an identity
-// survives (a client's retry is dropped as a duplicate) and a record
-// without one turns into a second delivery.
+// return it for recs[i]: the records of a batch are on their way to the
+// server together instead of each after the previous one's
+// acknowledgement. (With SyncAlways the server still syncs its file after
+// each record it stores.) A record whose acknowledgement did not come in
+// time is refused: with ctx's error when ctx ended, else with an error
+// that is dispatch.ErrQueueFull (to be tried again later). The stream may
+// still store it; a record with an identity survives that (a client's
+// retry is dropped as a duplicate), a record without one is then
+// delivered twice.
 func (p *Publisher) PublishBatch(ctx context.Context, recs []batch.Record, errs []error) {
+	wait := ctx
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultBatchWait)
+		wait, cancel = context.WithTimeout(ctx, p.wait)
 		defer cancel()
+	}
+	// late is the error of a record whose acknowledgement did not come in
+	// time: the caller's context's, or, when only the wait ran out, a
+	// refusal to try again later.
+	late := func() error {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("jetstream: publish to stream %s: no acknowledgement: %w", p.stream, err)
+		}
+		return fmt.Errorf("jetstream: publish to stream %s: no acknowledgement within %v: %w", p.stream, p.wait, errQueueFull)
 	}
 	futures := make([]jetstream.PubAckFuture, len(recs))
 	for i := range recs {
@@ -97,8 +133,8 @@ func (p *Publisher) PublishBatch(ctx context.Context, recs []batch.Record, errs 
 			p.unmatched.Add(1)
 			continue
 		}
-		if err := ctx.Err(); err != nil {
-			errs[i] = fmt.Errorf("jetstream: publish to stream %s: %w", p.stream, err)
+		if wait.Err() != nil {
+			errs[i] = late()
 			continue
 		}
 		data, err := encodeRecord(r)
@@ -111,7 +147,7 @@ func (p *Publisher) PublishBatch(ctx context.Context, recs []batch.Record, errs 
 		if id := MsgID(r); id != "" {
 			opts = append(opts, jetstream.WithMsgID(id))
 		}
-		f, err := p.js.PublishMsgAsync(msg, opts...)
+		f, err := p.async.PublishMsgAsync(msg, opts...)
 		if err != nil {
 			errs[i] = p.refusal(err)
 			continue
@@ -122,13 +158,23 @@ func (p *Publisher) PublishBatch(ctx context.Context, recs []batch.Record, errs 
 		if f == nil {
 			continue
 		}
+		// An answer already there wins over an ended wait.
+		select {
+		case ack := <-f.Ok():
+			p.acked(ack)
+			continue
+		case err := <-f.Err():
+			errs[i] = p.refusal(err)
+			continue
+		default:
+		}
 		select {
 		case ack := <-f.Ok():
 			p.acked(ack)
 		case err := <-f.Err():
 			errs[i] = p.refusal(err)
-		case <-ctx.Done():
-			errs[i] = fmt.Errorf("jetstream: publish to stream %s: no acknowledgement: %w", p.stream, ctx.Err())
+		case <-wait.Done():
+			errs[i] = late()
 		}
 	}
 }
@@ -148,9 +194,11 @@ func (p *Publisher) refusal(err error) error {
 		p.full.Add(1)
 		return &StreamFullError{Stream: p.stream, Err: err}
 	}
-	if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
-		// The client holds as many unacknowledged publishes as it allows:
-		// back-pressure, answered like a full queue.
+	if errors.Is(err, jetstream.ErrTooManyStalledMsgs) || errors.Is(err, jetstream.ErrAsyncPublishTimeout) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrDisconnected) || errors.Is(err, nats.ErrTimeout) {
+		// The client holds as many unacknowledged publishes as it allows,
+		// or the server did not answer: the record may be tried again
+		// later, as when a queue is full.
 		return fmt.Errorf("jetstream: publish to stream %s: %w: %w", p.stream, errQueueFull, err)
 	}
 	return fmt.Errorf("jetstream: publish to stream %s: %w", p.stream, err)
