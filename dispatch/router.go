@@ -290,7 +290,10 @@ func (r *Router) matchLoaded(ctx context.Context, rec *batch.Record) (match.Rule
 // batches of at most MaxRouteBatch, in the order read: a batch is
 // published when it is full, before a record that cannot be read is
 // reported, and at the end of the input. It returns only after its last
-// batch was answered, so every record counted as accepted was taken.
+// batch was answered, so every record counted as accepted was taken. It
+// stops when the Pipeline refused every record of a batch with
+// ErrQueueFull (full, or not answering within its wait), and returns an
+// error that wraps that refusal: the records after the batch are not read.
 func (r *Router) RouteAll(ctx context.Context, dec *batch.Decoder, onError func(*RouteError) error) (Counts, error) {
 	var c Counts
 	report := func(e *RouteError) error {
@@ -318,9 +321,13 @@ func (r *Router) RouteAll(ctx context.Context, dec *batch.Decoder, onError func(
 		}
 		errs = append(errs[:0], make([]error, len(recs))...)
 		bp.PublishBatch(ctx, recs, errs)
-		var stop error
+		var stop, lastFull error
+		full := 0
 		for i, p := range pend {
 			if err := errs[i]; err != nil {
+				if errors.Is(err, ErrQueueFull) {
+					full, lastFull = full+1, err
+				}
 				if stop == nil {
 					if rerr := report(&RouteError{Line: p.line, Index: p.index, InRecords: p.inRecords, Err: err}); rerr != nil {
 						stop = rerr
@@ -338,6 +345,11 @@ func (r *Router) RouteAll(ctx context.Context, dec *batch.Decoder, onError func(
 			} else {
 				c.Unmatched++
 			}
+		}
+		if stop == nil && full == len(recs) {
+			// The stage took none of them: full, or not answering. The
+			// rest would meet the same, after as long a wait.
+			stop = fmt.Errorf("dispatch: all %d records of a batch were refused, the records after them not read: %w", full, lastFull)
 		}
 		clear(recs) // drop the references to keys and metadata
 		recs, pend = recs[:0], pend[:0]

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -97,4 +98,38 @@ func (p refusingPublisher) PublishContext(ctx context.Context, r batch.Record) e
 		return &QueueFullError{Target: r.Target, Limit: 1}
 	}
 	return p.Pipeline.PublishContext(ctx, r)
+}
+
+// When the BatchPublisher refuses a whole batch as full, RouteAll stops
+// with an error that is ErrQueueFull instead of reading and waiting on the
+// rest; a batch only partly refused does not stop it.
+func TestRouteAllStopsWhenABatchIsRefused(t *testing.T) {
+	var lines []string
+	for i := range 2*MaxRouteBatch + 10 {
+		key := fmt.Sprintf("images/%d.jpg", i)
+		if i == 3 || i >= MaxRouteBatch { // one refusal in the first batch, all of the second
+			key = fmt.Sprintf("images/refuse-%d.jpg", i)
+		}
+		lines = append(lines, `{"bucket":"photos","event":"cos:ObjectCreated:Put","key":"`+key+`"}`)
+	}
+	r, p, _ := routerFixture(t, RouterConfig{})
+	bp := &batchingPublisher{Pipeline: p}
+	r.cfg.Pipeline = bp
+	reported := 0
+	counts, err := r.RouteAll(t.Context(), batch.NewDecoder(strings.NewReader(strings.Join(lines, "\n")), batch.DecoderConfig{}), func(*RouteError) error {
+		reported++
+		return nil
+	})
+	if !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("RouteAll: %v, want ErrQueueFull", err)
+	}
+	if want := (Counts{Accepted: MaxRouteBatch - 1, Matched: MaxRouteBatch - 1, Refused: MaxRouteBatch + 1}); counts != want || reported != MaxRouteBatch+1 {
+		t.Errorf("counts %+v with %d reported, want %+v all reported", counts, reported, want)
+	}
+	if want := []int{MaxRouteBatch, MaxRouteBatch}; !slices.Equal(bp.sizes, want) {
+		t.Errorf("batches %v, want %v: the last 10 records are not read", bp.sizes, want)
+	}
+	if err := p.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 }

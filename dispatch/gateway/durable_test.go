@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/notifymux/notifymux/dispatch"
 	"github.com/notifymux/notifymux/dispatch/gateway"
 	js "github.com/notifymux/notifymux/dispatch/jetstream"
 )
@@ -45,6 +46,11 @@ func TestIngestDurableStreamFull(t *testing.T) {
 	code, res, h := post(t, tg.URL, testToken, line)
 	if code != 503 || h.Get("Retry-After") == "" || res.Refused != 1 {
 		t.Fatalf("stream full: got %d %+v (Retry-After %q), want 503 with Retry-After", code, res, h.Get("Retry-After"))
+	}
+	// A long body stops at its first batch refused whole, not read to its end.
+	code, res, h = post(t, tg.URL, testToken, strings.Repeat(line, dispatch.MaxRouteBatch+50))
+	if code != 503 || h.Get("Retry-After") == "" || res.Refused != dispatch.MaxRouteBatch || !strings.Contains(res.Error, "not read") {
+		t.Fatalf("long body, stream full: got %d %+v, want 503 with %d refused and the rest not read", code, res, dispatch.MaxRouteBatch)
 	}
 	s, err := j.Stream(context.Background(), js.DefaultStream)
 	if err != nil {

@@ -183,6 +183,10 @@ func (g *Gateway) serveIngest(w http.ResponseWriter, r *http.Request, req *reque
 	case errors.Is(err, dispatch.ErrClosed):
 		status = http.StatusServiceUnavailable
 		res.Error = "the gateway is shutting down; the records after the accepted ones were not read"
+	case errors.Is(err, dispatch.ErrQueueFull):
+		// A durable stage refused a whole batch: full, or not answering.
+		status = http.StatusServiceUnavailable
+		res.Error = "the queues are full; the records after the refused ones were not read; try again"
 	case err != nil && r.Context().Err() != nil:
 		status = http.StatusBadRequest // the client left; nobody reads this answer
 		res.Error = "the request ended before its body was read: " + err.Error()
