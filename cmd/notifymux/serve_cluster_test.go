@@ -305,33 +305,14 @@ func TestServeCluster(t *testing.T) {
 	posted := time.Since(start)
 	var want []string
 	accepted.Range(func(k, _ any) bool { want = append(want, k.(string)); return true })
-	missing := func() int {
-		fn.mu.Lock()
-		defer fn.mu.Unlock()
-		m := 0
-		for _, k := range want {
-			if fn.keys[k] == 0 {
-				m++
-			}
-		}
-		return m
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for missing() > 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	fn.mu.Lock()
-	dups := 0
-	for _, c := range fn.keys {
-		dups += c - 1
-	}
-	fn.mu.Unlock()
+	m := fn.waitAll(want, 30*time.Second)
+	_, dups := fn.counts()
 	after := info(js.DefaultStream)
 	t.Logf("accepted %d records on A and %d on B (node %s, the event stream's leader, shut down after %d); "+
 		"%d after its Shutdown returned; refused requests: %d on A, %d on B; new leader %s; %d duplicate deliveries; posted by %v, %v in all",
 		n[0].Load(), n[1].Load(), victim.Name(), acceptedBefore.Load(), acceptedAfter.Load(), refused[0].Load(), refused[1].Load(),
 		after.Cluster.Leader, dups, posted, time.Since(start))
-	if m := missing(); m > 0 {
+	if m > 0 {
 		t.Fatalf("%d of %d records answered 202 never reached the function", m, len(want))
 	}
 	if after.Cluster.Leader == victim.Name() || after.Cluster.Leader == "" {
@@ -497,24 +478,11 @@ func TestServeEmbeddedCluster(t *testing.T) {
 	wg.Wait()
 	var want []string
 	accepted.Range(func(k, _ any) bool { want = append(want, k.(string)); return true })
-	missing := func() int {
-		fn.mu.Lock()
-		defer fn.mu.Unlock()
-		m := 0
-		for _, k := range want {
-			if fn.keys[k] == 0 {
-				m++
-			}
-		}
-		return m
-	}
-	for deadline := time.Now().Add(30 * time.Second); missing() > 0 && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
-	}
+	m := fn.waitAll(want, 30*time.Second)
 	newLeader := leader()
 	t.Logf("%d records accepted, %d after gateway %d (node gw-%d, the event stream's leader) was killed; new leader %s; %v in all",
 		len(want), after.Load(), victim+1, victim+1, newLeader, time.Since(start))
-	if m := missing(); m > 0 {
+	if m > 0 {
 		t.Fatalf("%d of %d records answered 202 never reached the function", m, len(want))
 	}
 	if newLeader == fmt.Sprintf("gw-%d", victim+1) {

@@ -71,6 +71,40 @@ func newKeyCounter(t *testing.T, secret string) *keyCounter {
 	return k
 }
 
+// missing counts the keys of want the function never received.
+func (k *keyCounter) missing(want []string) int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	n := 0
+	for _, key := range want {
+		if k.keys[key] == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// waitAll waits up to d for every key of want to arrive, and returns how
+// many did not.
+func (k *keyCounter) waitAll(want []string, d time.Duration) int {
+	deadline := time.Now().Add(d)
+	for k.missing(want) > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return k.missing(want)
+}
+
+// counts returns how many distinct keys arrived, and how many deliveries
+// repeated a key.
+func (k *keyCounter) counts() (keys, dups int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, n := range k.keys {
+		dups += n - 1
+	}
+	return len(k.keys), dups
+}
+
 // TestServeCrash posts records with unique keys from 4 clients to serve
 // running as a child process, kills it with SIGKILL in the middle, restarts
 // it on the same data directory, and checks that every record whose POST
@@ -156,31 +190,12 @@ func TestServeCrash(t *testing.T) {
 	s := startServe(t, map[string]string{"NOTIFYMUX_SECRET": secret}, args...)
 	var want []string
 	accepted.Range(func(k, _ any) bool { want = append(want, k.(string)); return true })
-	missing := func() int {
-		fn.mu.Lock()
-		defer fn.mu.Unlock()
-		n := 0
-		for _, k := range want {
-			if fn.keys[k] == 0 {
-				n++
-			}
-		}
-		return n
-	}
-	deadline := time.Now().Add(60*time.Second + time.Duration(killAfter)*time.Millisecond)
-	for missing() > 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	m := fn.waitAll(want, 60*time.Second+time.Duration(killAfter)*time.Millisecond)
 	s.Stop(t)
-	fn.mu.Lock()
-	dups, delivered := 0, len(fn.keys)
-	for _, n := range fn.keys {
-		dups += n - 1
-	}
-	fn.mu.Unlock()
+	delivered, dups := fn.counts()
 	t.Logf("killed after %d records answered 202 (%d delivered before the kill); after the restart %d keys delivered, %d duplicate deliveries",
 		len(want), before, delivered, dups)
-	if m := missing(); m > 0 {
+	if m > 0 {
 		t.Fatalf("%d of %d records answered 202 never reached the function", m, len(want))
 	}
 }

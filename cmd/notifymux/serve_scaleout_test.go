@@ -112,30 +112,11 @@ func TestServeScaleOut(t *testing.T) {
 	cmd.Wait()
 	var want []string
 	accepted.Range(func(k, _ any) bool { want = append(want, k.(string)); return true })
-	missing := func() int {
-		fn.mu.Lock()
-		defer fn.mu.Unlock()
-		m := 0
-		for _, k := range want {
-			if fn.keys[k] == 0 {
-				m++
-			}
-		}
-		return m
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for missing() > 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	fn.mu.Lock()
-	dups := 0
-	for _, c := range fn.keys {
-		dups += c - 1
-	}
-	fn.mu.Unlock()
+	lost := fn.waitAll(want, 30*time.Second)
+	_, dups := fn.counts()
 	t.Logf("accepted %d records on A and %d on B (B killed after 1000); %d duplicate deliveries", n[0].Load(), n[1].Load(), dups)
-	if m := missing(); m > 0 {
-		t.Fatalf("%d of %d records answered 202 never reached the function", m, len(want))
+	if lost > 0 {
+		t.Fatalf("%d of %d records answered 202 never reached the function", lost, len(want))
 	}
 	if n[0].Load() == 0 || n[1].Load() == 0 {
 		t.Error("a gateway accepted nothing")
