@@ -189,3 +189,88 @@ const benchConfigXML = `<NotificationConfiguration>` +
 	`<CloudFunctionConfiguration><Id>logs</Id><Filter><S3Key><FilterRule><Name>prefix</Name><Value>logs/</Value></FilterRule></S3Key></Filter>` +
 	`<CloudFunction>qcs::scf:ap-guangzhou:appid/1253970026:namespace/default/function/index</CloudFunction><Event>cos:ObjectCreated:*</Event></CloudFunctionConfiguration>` +
 	`</NotificationConfiguration>`
+
+// BenchmarkPublishBatch publishes b.N records with unique keys from 4
+// goroutines in requests of 100 records, as 4 gateway clients posting
+// payloads of 100 records do: each request one PublishBatch, or its
+// records one PublishContext after another. It reports records/s and the
+// p50 and p99 of a request.
+func BenchmarkPublishBatch(b *testing.B) {
+	for _, sync := range []SyncMode{SyncInterval, SyncAlways} {
+		for _, mode := range []string{"batch", "one-by-one"} {
+			b.Run("sync="+sync.String()+"/"+mode, func(b *testing.B) {
+				srv, err := StartServer(ServerConfig{StoreDir: b.TempDir(), Sync: sync})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer srv.Shutdown()
+				nc, err := srv.Connect()
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer nc.Close()
+				js, err := jetstream.New(nc)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := EnsureStreams(context.Background(), js, StreamConfig{MaxBytes: 8 << 30}); err != nil {
+					b.Fatal(err)
+				}
+				benchRequests(b, NewPublisher(js, Names{}), mode == "batch")
+			})
+		}
+	}
+}
+
+// benchRequests is BenchmarkPublishBatch's loop.
+func benchRequests(b *testing.B, p *Publisher, batched bool) {
+	const clients, size = 4, 100
+	ctx := context.Background()
+	var mu sync.Mutex
+	var lat []time.Duration
+	requests := (b.N + size - 1) / size
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			recs := make([]batch.Record, size)
+			errs := make([]error, size)
+			var mine []time.Duration
+			for q := c; q < requests; q += clients {
+				for i := range recs {
+					recs[i] = record(fmt.Sprintf("obj-%d-%d", q, i))
+					recs[i].Sequencer = fmt.Sprintf("%08X%08X", q, i)
+				}
+				t0 := time.Now()
+				if batched {
+					p.PublishBatch(ctx, recs, errs)
+				} else {
+					for i := range recs {
+						errs[i] = p.PublishContext(ctx, recs[i])
+					}
+				}
+				for _, err := range errs {
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(len(lat)*size)/elapsed.Seconds(), "records/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
