@@ -22,13 +22,14 @@ import (
 
 // servedProcess is runServe running in a goroutine, as `notifymux serve`.
 type servedProcess struct {
-	url    string // from the listening line
-	cancel context.CancelFunc
-	done   chan int
-	mu     sync.Mutex
-	stderr strings.Builder
-	stdout *syncWriter
-	out    *strings.Builder
+	url     string // from the listening line
+	cancel  context.CancelFunc
+	done    chan int
+	drained chan struct{} // closed when stderr was read to its end
+	mu      sync.Mutex
+	stderr  strings.Builder
+	stdout  *syncWriter
+	out     *strings.Builder
 }
 
 func (s *servedProcess) Stderr() string {
@@ -46,7 +47,7 @@ func startServe(t *testing.T, env map[string]string, args ...string) *servedProc
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	out := &strings.Builder{}
-	s := &servedProcess{cancel: cancel, done: make(chan int, 1), out: out, stdout: &syncWriter{w: out}}
+	s := &servedProcess{cancel: cancel, done: make(chan int, 1), drained: make(chan struct{}), out: out, stdout: &syncWriter{w: out}}
 	go func() {
 		code := runServe(ctx, args, strings.NewReader(""), s.stdout, pw)
 		pw.Close()
@@ -54,6 +55,7 @@ func startServe(t *testing.T, env map[string]string, args ...string) *servedProc
 	}()
 	first := make(chan string, 1)
 	go func() {
+		defer close(s.drained)
 		sc := bufio.NewScanner(pr)
 		n := 0
 		for sc.Scan() {
@@ -100,6 +102,13 @@ func (s *servedProcess) Stop(t *testing.T) int {
 	select {
 	case code := <-s.done:
 		s.done <- code
+		// serve's last lines may still be on their way from the pipe to
+		// Stderr's buffer; the reader ends once serve closed the pipe.
+		select {
+		case <-s.drained:
+		case <-time.After(5 * time.Second):
+			t.Error("serve's stderr was not read to its end within 5 s")
+		}
 		return code
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop within 15 s")
