@@ -42,24 +42,7 @@ func BenchmarkIngest(b *testing.B) {
 	})
 	for _, sync := range []SyncMode{SyncInterval, SyncAlways} {
 		b.Run("durable-sync="+sync.String(), func(b *testing.B) {
-			srv, err := StartServer(ServerConfig{StoreDir: b.TempDir(), Sync: sync})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer srv.Shutdown()
-			nc, err := srv.Connect()
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer nc.Close()
-			js, err := jetstream.New(nc)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := EnsureStreams(context.Background(), js, StreamConfig{MaxBytes: 8 << 30}); err != nil {
-				b.Fatal(err)
-			}
-			benchIngest(b, NewPublisher(js, Names{}))
+			benchIngest(b, NewPublisher(benchServer(b, sync), Names{}))
 		})
 	}
 	b.Run("durable-2-gateways", func(b *testing.B) {
@@ -86,6 +69,30 @@ func BenchmarkIngest(b *testing.B) {
 		}
 		benchIngest(b, pubs...)
 	})
+}
+
+// benchServer starts an embedded server with sync mode and the streams
+// (8 GiB), for the length of the benchmark, and returns its JetStream.
+func benchServer(b *testing.B, sync SyncMode) jetstream.JetStream {
+	b.Helper()
+	srv, err := StartServer(ServerConfig{StoreDir: b.TempDir(), Sync: sync})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(srv.Shutdown)
+	nc, err := srv.Connect()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := EnsureStreams(context.Background(), js, StreamConfig{MaxBytes: 8 << 30}); err != nil {
+		b.Fatal(err)
+	}
+	return js
 }
 
 // benchIngest publishes b.N records with unique keys from 32 goroutines,
@@ -199,24 +206,7 @@ func BenchmarkPublishBatch(b *testing.B) {
 	for _, sync := range []SyncMode{SyncInterval, SyncAlways} {
 		for _, mode := range []string{"batch", "one-by-one"} {
 			b.Run("sync="+sync.String()+"/"+mode, func(b *testing.B) {
-				srv, err := StartServer(ServerConfig{StoreDir: b.TempDir(), Sync: sync})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer srv.Shutdown()
-				nc, err := srv.Connect()
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer nc.Close()
-				js, err := jetstream.New(nc)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := EnsureStreams(context.Background(), js, StreamConfig{MaxBytes: 8 << 30}); err != nil {
-					b.Fatal(err)
-				}
-				benchRequests(b, NewPublisher(js, Names{}), mode == "batch")
+				benchRequests(b, NewPublisher(benchServer(b, sync), Names{}), mode == "batch")
 			})
 		}
 	}
