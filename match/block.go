@@ -9,20 +9,24 @@
 //
 // A larger bucket's block holds, besides its name and events, the distinct
 // lengths of its stored prefixes (probes) and an open-addressing table of
-// prefixSlots, each holding one rule's entry inline and the hash of its
-// prefix; rules that share a prefix take one slot each in the same run.
-// Match takes each length up to the key's length, skips it when the key's
-// byte there ends no stored prefix of that length or when no rule of that
-// length has a suffix ending in the key's last byte (probe), and otherwise
-// probes the table once with the hash of the key's prefix of that length:
-// one far cache miss per probe, which lands on the rule's entry. Prefixes
-// usually end in '/', so most lengths are skipped. The probes are kept in
+// 16-byte prefixSlots, each holding the hash of one rule's prefix and the
+// rule; rules that share a prefix take one slot each in the same run. For a
+// key, Match first takes the set of probes whose rules have a suffix that
+// can end the key (suffixCands, one 64-bit word per class of the key's last
+// byte), then, in ascending order of length up to the key's length, skips
+// each length at which the key's byte ends no stored prefix of that length,
+// and otherwise probes the table once with the hash of the key's prefix of
+// that length: one far cache miss for the slot and one for the rule, which
+// Match copies out anyway. Prefixes usually end in '/', so most lengths are
+// skipped without a probe, and nested prefixes whose rules end in different
+// suffixes are not even looked at. The probes and suffixCands are kept in
 // the block's own allocation, and the slots of up to eight candidate
 // lengths are touched before any is searched, so that with nested prefixes
-// their misses overlap instead of following one another.
+// their misses overlap instead of following one another. A bucket with more
+// than 64 distinct prefix lengths has no suffixCands and tests each length.
 //
 // The prefix table is changed in place, like the bucket table (table.go): a
-// new rule's slot is filled before its hash is stored, a removed rule's slot
+// new rule's slot is filled before its key is stored, a removed rule's slot
 // is marked deleted and only reused when the writer copies the table into a
 // larger one, which it then publishes in a new block. A new block is also
 // built when the probes or the events change; it shares the prefix table.
@@ -30,6 +34,7 @@
 package match
 
 import (
+	"math/bits"
 	"sync/atomic"
 	"unsafe"
 )
@@ -50,9 +55,10 @@ type block struct {
 	ends      uint64      // small: bit c&63 set when a suffix ends with byte c; all bits for ""
 	nameBytes [48]byte    // storage for name when it fits, so comparing it costs no miss
 	// A large bucket:
-	probes   []probe      // one per distinct stored prefix length, ascending
-	prefixes []prefixSlot // a power of two of slots; nil when small
-	slotMask uint64       // len(prefixes) - 1
+	probes      []probe      // one per distinct stored prefix length, ascending
+	suffixCands *[65]uint64  // nil past 64 probes; bit i of [c] set when probes[i].suffixEnds has bit c, [64] every probe
+	prefixes    []prefixSlot // a power of two of slots; nil when small
+	slotMask    uint64       // len(prefixes) - 1
 }
 
 // hotEntry is the part of a small bucket's ruleEntry that Match tests
@@ -89,17 +95,47 @@ type probe struct {
 	suffixEnds uint64
 }
 
-// prefixSlot is one slot of a large bucket's prefix table: the hash of the
-// rule's prefix (slotHash; 0 empty, 1 deleted) and the rule's entry.
+// prefixSlot is one slot of a large bucket's prefix table: the rule's
+// slotKey (0 empty, 1 deleted) and the rule. Four slots share a cache line,
+// so a bucket's table is a quarter of the size it would be with each rule's
+// entry inline, and more of it stays in cache; a probe whose key agrees
+// reads the rule, which Match copies out anyway.
 type prefixSlot struct {
-	hash  atomic.Uint64
-	entry ruleEntry
-	_     [8]byte // a slot fills one 64-byte line
+	key  atomic.Uint64
+	rule *Rule
 }
 
-// A prefix slot is one cache line.
-const _ = uint(64 - unsafe.Sizeof(prefixSlot{}))
-const _ = uint(unsafe.Sizeof(prefixSlot{}) - 64)
+// slotKey is what a prefix slot stores of its rule: the high 32 bits of
+// the slotHash of its prefix (so never 0 or 1) and, below them, a tag of
+// its suffix: the suffix's length, at most 3, in bits 24-31 and its last
+// bytes below, as keyTag takes them from a key. A probe compares both, so
+// that a key whose end differs from the suffix's does not read the rule.
+func slotKey(prefixHash uint64, suffix string) uint64 {
+	return prefixHash&^0xFFFF_FFFF | keyTag(trailing8(suffix), min(len(suffix), 3))
+}
+
+// keyTag returns the tag of the last n (at most 3) bytes of a string whose
+// trailing8 is tail.
+func keyTag(tail uint64, n int) uint64 {
+	return uint64(n)<<24 | tail>>(64-8*n)
+}
+
+// slotMatches reports whether the stored slot key sk can be that of a rule
+// with a prefix hashed h that ends a key whose trailing8 is tail.
+func slotMatches(sk, h, tail uint64) bool {
+	return sk>>32 == h>>32 && uint32(sk) == uint32(keyTag(tail, int(sk>>24&0xFF)))
+}
+
+// A prefix slot is 16 bytes.
+const _ = uint(16 - unsafe.Sizeof(prefixSlot{}))
+const _ = uint(unsafe.Sizeof(prefixSlot{}) - 16)
+
+// matchesAt reports whether r, found under the hash of key[:l], holds an
+// event of bit and has prefix key[:l] and a suffix that ends key.
+func (r *Rule) matchesAt(key string, l int, bit EventSet) bool {
+	return len(r.Prefix) == l && r.Events&bit != 0 && len(r.Suffix) <= len(key) &&
+		key[len(key)-len(r.Suffix):] == r.Suffix && key[:l] == r.Prefix
+}
 
 // match returns the rule of the block that an event (bit) on key
 // triggers, or nil.
@@ -107,17 +143,17 @@ func (b *block) match(bit EventSet, key string) *Rule {
 	if b.mask&bit == 0 {
 		return nil
 	}
-	var k keyBytes
-	if len(key) >= 8 {
-		k = keyBytes{s: key, head: load64(key, 0), tail: load64(key, len(key)-8)}
-	} else {
-		k = loadKey(key)
-	}
 	if b.prefixes == nil {
 		// A key whose first or last byte starts no prefix or ends no
 		// suffix of the bucket is answered before any entry is read.
 		if len(key) > 0 && (b.starts&(1<<(key[0]&63)) == 0 || b.ends&(1<<(key[len(key)-1]&63)) == 0) {
 			return nil
+		}
+		var k keyBytes
+		if len(key) >= 8 {
+			k = keyBytes{s: key, head: load64(key, 0), tail: load64(key, len(key)-8)}
+		} else {
+			k = loadKey(key)
 		}
 		// The hot entries of ten rules fill three cache lines; the full
 		// entry is read only for the rules that pass them.
@@ -135,16 +171,63 @@ func (b *block) match(bit EventSet, key string) *Rule {
 		}
 		return nil
 	}
+	tail := trailing8(key) // for the slots' suffix tags
+	if b.suffixCands != nil {
+		// The probes whose rules have a suffix that can end key, in
+		// ascending order of length, eight at a time: first each one's
+		// slot is hashed and touched, so that their cache misses overlap,
+		// then the runs are searched in order of length.
+		cands := b.suffixCands[64]
+		if len(key) > 0 {
+			cands = b.suffixCands[key[len(key)-1]&63]
+		}
+		for cands != 0 {
+			var hashes [8]uint64
+			var lengths [8]int
+			n := 0
+			for ; cands != 0 && n < len(hashes); cands &= cands - 1 {
+				p := &b.probes[bits.TrailingZeros64(cands)]
+				l := int(p.length)
+				if l > len(key) {
+					cands = 0
+					break
+				}
+				if l > 0 {
+					if c := key[l-1]; p.lastBytes[c>>6]&(1<<(c&63)) == 0 {
+						continue
+					}
+				}
+				h := slotHash(key[:l])
+				b.prefixes[h&b.slotMask].key.Load()
+				hashes[n], lengths[n] = h, l
+				n++
+			}
+			// b.search, written out: a call per lookup costs more here
+			// than the search itself on a bucket held in cache.
+			for c, h := range hashes[:n] {
+				l := lengths[c]
+				for j := h & b.slotMask; ; j = (j + 1) & b.slotMask {
+					s := &b.prefixes[j]
+					sk := s.key.Load()
+					if sk == slotEmpty {
+						break
+					}
+					if slotMatches(sk, h, tail) && s.rule.matchesAt(key, l, bit) {
+						return s.rule
+					}
+				}
+			}
+		}
+		return nil
+	}
+	// More probes than suffixCands has bits: each is tested in turn.
 	end := ^uint64(0) // suffixEnds bits that can end key
 	if len(key) > 0 {
 		end = 1 << (key[len(key)-1] & 63)
 	}
-	// The candidate lengths are taken eight at a time: first each one's
-	// slot is hashed and touched, so that their cache misses overlap,
-	// then the runs are searched in order of length.
-	var hashes [8]uint64
-	var lengths [8]int
 	for i := 0; i < len(b.probes); {
+		var hashes [8]uint64
+		var lengths [8]int
 		n := 0
 		for ; i < len(b.probes) && n < len(hashes); i++ {
 			p := &b.probes[i]
@@ -162,21 +245,30 @@ func (b *block) match(bit EventSet, key string) *Rule {
 				}
 			}
 			h := slotHash(key[:l])
-			b.prefixes[h&b.slotMask].hash.Load()
+			b.prefixes[h&b.slotMask].key.Load()
 			hashes[n], lengths[n] = h, l
 			n++
 		}
-		for c := range n {
-			h, l := hashes[c], lengths[c]
-			for j := h & b.slotMask; ; j = (j + 1) & b.slotMask {
-				s := &b.prefixes[j]
-				sh := s.hash.Load()
-				if sh == slotEmpty {
-					break
-				}
-				if sh == h && int(s.entry.prefixLen) == l && s.entry.matches(&k, bit) {
-					return s.entry.rule
-				}
+		if r := b.search(hashes[:n], lengths[:n], key, tail, bit); r != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+// search looks each prefix of key whose hash and length are given up in the
+// prefix table, in order, and returns the first rule that matches, or nil.
+func (b *block) search(hashes []uint64, lengths []int, key string, tail uint64, bit EventSet) *Rule {
+	for c, h := range hashes {
+		l := lengths[c]
+		for j := h & b.slotMask; ; j = (j + 1) & b.slotMask {
+			s := &b.prefixes[j]
+			sk := s.key.Load()
+			if sk == slotEmpty {
+				break
+			}
+			if slotMatches(sk, h, tail) && s.rule.matchesAt(key, l, bit) {
+				return s.rule
 			}
 		}
 	}
@@ -184,40 +276,63 @@ func (b *block) match(bit EventSet, key string) *Rule {
 }
 
 // newLargeBlock returns a block for the large bucket name, allocated with
-// room for its probes so that they share its cache lines.
+// room for its probes and their suffixCands so that they share its memory.
 func newLargeBlock(name string, probes []probe) *block {
 	var b *block
 	var room []probe
+	var cands *[65]uint64
 	switch n := len(probes); {
 	case n <= 4:
 		x := new(struct {
 			b block
 			p [4]probe
+			c [65]uint64
 		})
-		b, room = &x.b, x.p[:0]
+		b, room, cands = &x.b, x.p[:0], &x.c
 	case n <= 8:
 		x := new(struct {
 			b block
 			p [8]probe
+			c [65]uint64
 		})
-		b, room = &x.b, x.p[:0]
+		b, room, cands = &x.b, x.p[:0], &x.c
 	case n <= 16:
 		x := new(struct {
 			b block
 			p [16]probe
+			c [65]uint64
 		})
-		b, room = &x.b, x.p[:0]
+		b, room, cands = &x.b, x.p[:0], &x.c
 	case n <= 32:
 		x := new(struct {
 			b block
 			p [32]probe
+			c [65]uint64
 		})
-		b, room = &x.b, x.p[:0]
+		b, room, cands = &x.b, x.p[:0], &x.c
+	case n <= 64:
+		x := new(struct {
+			b block
+			p [64]probe
+			c [65]uint64
+		})
+		b, room, cands = &x.b, x.p[:0], &x.c
 	default:
 		b, room = new(block), make([]probe, 0, n)
 	}
 	b.setName(name)
 	b.probes = append(room, probes...)
+	if cands != nil {
+		for i, p := range probes {
+			for c := range 64 {
+				if p.suffixEnds&(1<<c) != 0 {
+					cands[c] |= 1 << i
+				}
+			}
+			cands[64] |= 1 << i
+		}
+		b.suffixCands = cands
+	}
 	return b
 }
 

@@ -387,9 +387,9 @@ func (b *bucket) build() *block {
 func (b *bucket) fillSlot(nb *block, r *Rule) {
 	h := slotHash(r.Prefix)
 	for j := h & nb.slotMask; ; j = (j + 1) & nb.slotMask {
-		if s := &nb.prefixes[j]; s.hash.Load() == slotEmpty {
-			s.entry = newEntry(r)
-			s.hash.Store(h)
+		if s := &nb.prefixes[j]; s.key.Load() == slotEmpty {
+			s.rule = r
+			s.key.Store(slotKey(h, r.Suffix))
 			b.slotsUsed++
 			return
 		}
@@ -411,8 +411,8 @@ func (b *bucket) sync(r *Rule, added bool) *block {
 	} else {
 		h := slotHash(r.Prefix)
 		for j := h & old.slotMask; ; j = (j + 1) & old.slotMask {
-			if s := &old.prefixes[j]; s.hash.Load() == h && s.entry.rule == r {
-				s.hash.Store(slotDeleted)
+			if s := &old.prefixes[j]; s.key.Load() == slotKey(h, r.Suffix) && s.rule == r {
+				s.key.Store(slotDeleted)
 				break
 			}
 		}

@@ -81,13 +81,15 @@
 // lengths and the rule): a prefix of up to 16 bytes and a suffix of up to 8
 // are matched without reading the rule's strings. A larger bucket's block
 // holds the distinct lengths of its stored prefixes and a hash table of
-// 64-byte slots, one per rule, each with the rule's fingerprint inline;
-// Match probes it once for each length up to the key's length, skipping
-// (without a probe) each length at which the key's byte ends no stored
-// prefix of that length, or whose rules' suffixes all end with bytes other
-// than the key's last. Prefixes usually end with '/', so most lengths are
-// skipped. A lookup thus costs two cache misses in a small bucket (the
-// table's slot, the block) and one more per probe in a large one. Its cost
+// 16-byte slots, one per rule, each with the hash of the rule's prefix and
+// the rule; Match probes it once for each length up to the key's length,
+// skipping (without a probe) each length whose rules' suffixes all end with
+// bytes other than the key's last (one bitmap word per last byte selects
+// the rest), or at which the key's byte ends no stored prefix of that
+// length. Prefixes usually end with '/', so most lengths are skipped. A
+// lookup thus costs two cache misses in a small bucket (the table's slot,
+// the block) and two more per probe in a large one (the slot and the rule,
+// which Match returns a copy of anyway). Its cost
 // does not grow with the number of rules, but it does grow with the number
 // of lengths that pass those tests (nested prefixes whose suffixes end
 // alike pay one probe each). It does not allocate and never waits for a

@@ -373,17 +373,19 @@ func TestMatchChecksPrefix(t *testing.T) {
 		held := x.table.Load().find("b")
 		for _, other := range []string{"xb/", "xbcdefgh/", "abcdefghijklmnoX/", "abcdefghijXlmnopqrstuvwxyz/", "abcdefghijklmnopqrstuvwxyZ/"} {
 			key := other + "cat.jpg"
-			// A rule of the other prefix's length, so the length is probed.
-			fake := &Rule{ID: "fake", Bucket: "b", Events: ObjectCreated, Prefix: prefix, Suffix: ".jpg", Target: "f"}
-			blk := *held
+			// A rule of the other prefix's length whose prefix differs
+			// from it in one byte, planted under its hash: the length is
+			// probed and the hash agrees, the bytes do not.
+			fake := &Rule{ID: "fake", Bucket: "b", Events: ObjectCreated, Prefix: other[:len(other)/2] + "#" + other[len(other)/2+1:], Suffix: ".jpg", Target: "f"}
+			probes := append([]probe{{length: uint16(len(other)), lastBytes: [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}, suffixEnds: ^uint64(0)}}, held.probes...)
+			slices.SortFunc(probes, func(a, b probe) int { return int(a.length) - int(b.length) })
+			blk := newLargeBlock(held.name, probes)
+			blk.mask, blk.slotMask = held.mask, held.slotMask
 			blk.prefixes = make([]prefixSlot, len(held.prefixes))
-			blk.probes = append([]probe{{length: uint16(len(other)), lastBytes: [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}, suffixEnds: ^uint64(0)}}, held.probes...)
-			slices.SortFunc(blk.probes, func(a, b probe) int { return int(a.length) - int(b.length) })
 			h := slotHash(other)
 			s := &blk.prefixes[h&blk.slotMask]
-			s.entry = newEntry(fake)
-			s.entry.prefixLen = uint16(len(other)) // the length matches, the bytes do not
-			s.hash.Store(h)
+			s.rule = fake
+			s.key.Store(slotKey(h, fake.Suffix))
 			if got := blk.match(ObjectCreatedPut.Set(), key); got != nil {
 				t.Errorf("prefix %q planted under %q's hash: match(%q) = rule %q, want none", prefix, other, key, got.ID)
 			}
@@ -852,6 +854,34 @@ func TestAddAllParallel(t *testing.T) {
 					t.Fatalf("seed %d: Match(%s, %q) = %+v, want %+v", seed, b, key, g, w)
 				}
 			}
+		}
+	}
+}
+
+// TestSlotKeyNeverHidesAMatch checks that a prefix slot's suffix tag agrees
+// with every key that the rule's suffix ends, whatever the lengths, and
+// tells apart keys whose last bytes differ from the suffix's.
+func TestSlotKeyNeverHidesAMatch(t *testing.T) {
+	suffixes := []string{"", "g", ".jpg", "jpg", "pg", "\x00", "\x00g", "a\x00\x00", "long-suffix.tar.gz"}
+	keys := []string{"", "g", "pg", "jpg", ".jpg", "x.jpg", "photos/cat.jpg", "\x00", "\x00g", "a\x00\x00", "x.png", "x.tar.gz", "long-suffix.tar.gz", "a-long-suffix.tar.gz"}
+	h := slotHash("users/1/")
+	for _, suffix := range suffixes {
+		sk := slotKey(h, suffix)
+		if sk == slotEmpty || sk == slotDeleted {
+			t.Fatalf("slotKey(%q) = %d, a reserved value", suffix, sk)
+		}
+		for _, key := range keys {
+			got := slotMatches(sk, h, trailing8(key))
+			if strings.HasSuffix(key, suffix) && !got {
+				t.Errorf("suffix %q ends key %q but its slot key does not match", suffix, key)
+			}
+			n := min(len(suffix), 3)
+			if len(key) >= n && key[len(key)-n:] != suffix[len(suffix)-n:] && got {
+				t.Errorf("key %q ends other than suffix %q's last %d bytes but its slot key matches", key, suffix, n)
+			}
+		}
+		if slotMatches(sk, slotHash("users/2/"), trailing8("x"+suffix)) {
+			t.Errorf("suffix %q: a slot key matched another prefix's hash", suffix)
 		}
 	}
 }
