@@ -885,3 +885,55 @@ func TestSlotKeyNeverHidesAMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestTinyBucketTable adds, removes and re-adds buckets in a table of at
+// most four, whose names share their length and first 8 bytes or not, and
+// checks every lookup, through the growth into a hashed table.
+func TestTinyBucketTable(t *testing.T) {
+	names := []string{"bucket-0001", "bucket-0002", "bucket-0003", "b", "bucket-0004", "other-name-x"}
+	x := New()
+	held := map[string]bool{}
+	check := func(step string) {
+		t.Helper()
+		for _, name := range append(names, "bucket-0005", "", "bucket-000") {
+			r, ok := x.Match(name, ObjectCreatedPut, "k")
+			if ok != held[name] || ok && r.Bucket != name {
+				t.Errorf("%s: Match(%q) = %q, %v; want held %v", step, name, r.Bucket, ok, held[name])
+			}
+		}
+	}
+	add := func(name string) {
+		t.Helper()
+		if err := x.Add(Rule{ID: "r", Bucket: name, Events: ObjectCreated, Target: "f"}); err != nil {
+			t.Fatal(err)
+		}
+		held[name] = true
+	}
+	remove := func(name string) {
+		t.Helper()
+		if !x.Remove(name, "r") {
+			t.Fatalf("Remove(%q) = false", name)
+		}
+		delete(held, name)
+	}
+	for _, name := range names[:4] {
+		add(name)
+		check("add " + name)
+	}
+	if n := len(x.table.Load().slots); n != tinyTable {
+		t.Fatalf("four buckets in a table of %d slots, want the tiny %d", n, tinyTable)
+	}
+	remove("bucket-0002")
+	check("remove bucket-0002")
+	remove("bucket-0001")
+	check("remove bucket-0001")
+	add("bucket-0002")
+	check("re-add bucket-0002")
+	for _, name := range names[4:] {
+		add(name)
+		check("add " + name)
+	}
+	if n := len(x.table.Load().slots); n == tinyTable {
+		t.Fatalf("%d buckets still in the tiny table", len(held))
+	}
+}

@@ -7,7 +7,10 @@
 // slots linearly from the hash, compares hashes, and confirms the name on
 // the block, which it reads anyway. One lookup therefore costs one cache
 // miss for the slot (two when the run of slots crosses a line) and one for
-// the block. A table of at most four buckets is searched without a hash.
+// the block. A table of at most four buckets (tiny) is searched without a
+// hash: its buckets take slots from the first on, in the order they came,
+// and a lookup compares the name with each block up to the first empty
+// slot.
 //
 // Writers change the table in place, so that a write costs O(1) and never
 // copies the table:
@@ -86,16 +89,35 @@ func (t *bucketTable) find(name string) *block {
 // findTiny returns the block of the bucket name in a tiny table, or nil.
 func (t *bucketTable) findTiny(name string) *block {
 	for i := range t.slots {
-		if b := t.slots[i].block.Load(); b != nil && b.name == name {
+		s := &t.slots[i]
+		b := s.block.Load()
+		if b == nil {
+			if s.hash.Load() == slotEmpty {
+				return nil
+			}
+			continue // a removed bucket's slot
+		}
+		// The first 8 bytes tell most names of one length apart
+		// without a call to compare them.
+		if len(b.name) == len(name) && (len(name) < 8 || load64(b.name, 0) == load64(name, 0)) && b.name == name {
 			return b
 		}
 	}
 	return nil
 }
 
+// start returns the slot at which the run of a name hashed h starts: the
+// first slot in a tiny table, whose buckets are kept in order of arrival.
+func (t *bucketTable) start(h uint64) uint64 {
+	if len(t.slots) == tinyTable {
+		return 0
+	}
+	return h & t.mask
+}
+
 // slot returns the slot holding the bucket name, or nil. Writers only.
 func (t *bucketTable) slot(name string, h uint64) *bucketSlot {
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
+	for i := t.start(h); ; i = (i + 1) & t.mask {
 		s := &t.slots[i]
 		switch sh := s.hash.Load(); sh {
 		case slotEmpty:
@@ -135,7 +157,7 @@ func (t *bucketTable) set(name string, b *block) *bucketTable {
 
 // insert puts b, hashed h, into the first empty slot of its run.
 func (t *bucketTable) insert(h uint64, b *block) {
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
+	for i := t.start(h); ; i = (i + 1) & t.mask {
 		s := &t.slots[i]
 		if s.hash.Load() == slotEmpty {
 			s.block.Store(b)
