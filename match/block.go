@@ -23,7 +23,7 @@
 // the block's own allocation, and the slots of up to eight candidate
 // lengths are touched before any is searched, so that with nested prefixes
 // their misses overlap instead of following one another. A bucket with more
-// than 64 distinct prefix lengths has no suffixCands and tests each length.
+// than 64 distinct prefix lengths has a suffixCands group per 64 of them.
 //
 // The prefix table is changed in place, like the bucket table (table.go): a
 // new rule's slot is filled before its key is stored, a removed rule's slot
@@ -56,7 +56,7 @@ type block struct {
 	nameBytes [48]byte    // storage for name when it fits, so comparing it costs no miss
 	// A large bucket:
 	probes      []probe      // one per distinct stored prefix length, ascending
-	suffixCands *[65]uint64  // nil past 64 probes; bit i of [c] set when probes[i].suffixEnds has bit c, [64] every probe
+	suffixCands [][65]uint64 // one per 64 probes: bit i of [g][c] set when probes[64g+i].suffixEnds has bit c, of [g][64] always
 	prefixes    []prefixSlot // a power of two of slots; nil when small
 	slotMask    uint64       // len(prefixes) - 1
 }
@@ -172,24 +172,26 @@ func (b *block) match(bit EventSet, key string) *Rule {
 		return nil
 	}
 	tail := trailing8(key) // for the slots' suffix tags
-	if b.suffixCands != nil {
-		// The probes whose rules have a suffix that can end key, in
-		// ascending order of length, eight at a time: first each one's
-		// slot is hashed and touched, so that their cache misses overlap,
-		// then the runs are searched in order of length.
-		cands := b.suffixCands[64]
-		if len(key) > 0 {
-			cands = b.suffixCands[key[len(key)-1]&63]
-		}
+	class := 64            // the suffixCands word of key's last byte
+	if len(key) > 0 {
+		class = int(key[len(key)-1] & 63)
+	}
+	// The probes whose rules have a suffix that can end key, in ascending
+	// order of length, eight at a time: first each one's slot is hashed and
+	// touched, so that their cache misses overlap, then the runs are
+	// searched in order of length.
+	for g := range b.suffixCands {
+		cands := b.suffixCands[g][class]
+		probes := b.probes[64*g:]
 		for cands != 0 {
 			var hashes [8]uint64
 			var lengths [8]int
-			n := 0
+			n, longer := 0, false
 			for ; cands != 0 && n < len(hashes); cands &= cands - 1 {
-				p := &b.probes[bits.TrailingZeros64(cands)]
+				p := &probes[bits.TrailingZeros64(cands)]
 				l := int(p.length)
 				if l > len(key) {
-					cands = 0
+					longer = true // and so are all the probes after it
 					break
 				}
 				if l > 0 {
@@ -202,8 +204,6 @@ func (b *block) match(bit EventSet, key string) *Rule {
 				hashes[n], lengths[n] = h, l
 				n++
 			}
-			// b.search, written out: a call per lookup costs more here
-			// than the search itself on a bucket held in cache.
 			for c, h := range hashes[:n] {
 				l := lengths[c]
 				for j := h & b.slotMask; ; j = (j + 1) & b.slotMask {
@@ -217,58 +217,8 @@ func (b *block) match(bit EventSet, key string) *Rule {
 					}
 				}
 			}
-		}
-		return nil
-	}
-	// More probes than suffixCands has bits: each is tested in turn.
-	end := ^uint64(0) // suffixEnds bits that can end key
-	if len(key) > 0 {
-		end = 1 << (key[len(key)-1] & 63)
-	}
-	for i := 0; i < len(b.probes); {
-		var hashes [8]uint64
-		var lengths [8]int
-		n := 0
-		for ; i < len(b.probes) && n < len(hashes); i++ {
-			p := &b.probes[i]
-			l := int(p.length)
-			if l > len(key) {
-				i = len(b.probes)
-				break
-			}
-			if p.suffixEnds&end == 0 {
-				continue
-			}
-			if l > 0 {
-				if c := key[l-1]; p.lastBytes[c>>6]&(1<<(c&63)) == 0 {
-					continue
-				}
-			}
-			h := slotHash(key[:l])
-			b.prefixes[h&b.slotMask].key.Load()
-			hashes[n], lengths[n] = h, l
-			n++
-		}
-		if r := b.search(hashes[:n], lengths[:n], key, tail, bit); r != nil {
-			return r
-		}
-	}
-	return nil
-}
-
-// search looks each prefix of key whose hash and length are given up in the
-// prefix table, in order, and returns the first rule that matches, or nil.
-func (b *block) search(hashes []uint64, lengths []int, key string, tail uint64, bit EventSet) *Rule {
-	for c, h := range hashes {
-		l := lengths[c]
-		for j := h & b.slotMask; ; j = (j + 1) & b.slotMask {
-			s := &b.prefixes[j]
-			sk := s.key.Load()
-			if sk == slotEmpty {
-				break
-			}
-			if slotMatches(sk, h, tail) && s.rule.matchesAt(key, l, bit) {
-				return s.rule
+			if longer {
+				return nil
 			}
 		}
 	}
@@ -280,59 +230,58 @@ func (b *block) search(hashes []uint64, lengths []int, key string, tail uint64, 
 func newLargeBlock(name string, probes []probe) *block {
 	var b *block
 	var room []probe
-	var cands *[65]uint64
+	var cands [][65]uint64
 	switch n := len(probes); {
 	case n <= 4:
 		x := new(struct {
 			b block
 			p [4]probe
-			c [65]uint64
+			c [1][65]uint64
 		})
-		b, room, cands = &x.b, x.p[:0], &x.c
+		b, room, cands = &x.b, x.p[:0], x.c[:]
 	case n <= 8:
 		x := new(struct {
 			b block
 			p [8]probe
-			c [65]uint64
+			c [1][65]uint64
 		})
-		b, room, cands = &x.b, x.p[:0], &x.c
+		b, room, cands = &x.b, x.p[:0], x.c[:]
 	case n <= 16:
 		x := new(struct {
 			b block
 			p [16]probe
-			c [65]uint64
+			c [1][65]uint64
 		})
-		b, room, cands = &x.b, x.p[:0], &x.c
+		b, room, cands = &x.b, x.p[:0], x.c[:]
 	case n <= 32:
 		x := new(struct {
 			b block
 			p [32]probe
-			c [65]uint64
+			c [1][65]uint64
 		})
-		b, room, cands = &x.b, x.p[:0], &x.c
+		b, room, cands = &x.b, x.p[:0], x.c[:]
 	case n <= 64:
 		x := new(struct {
 			b block
 			p [64]probe
-			c [65]uint64
+			c [1][65]uint64
 		})
-		b, room, cands = &x.b, x.p[:0], &x.c
+		b, room, cands = &x.b, x.p[:0], x.c[:]
 	default:
-		b, room = new(block), make([]probe, 0, n)
+		b, room, cands = new(block), make([]probe, 0, n), make([][65]uint64, (n+63)/64)
 	}
 	b.setName(name)
 	b.probes = append(room, probes...)
-	if cands != nil {
-		for i, p := range probes {
-			for c := range 64 {
-				if p.suffixEnds&(1<<c) != 0 {
-					cands[c] |= 1 << i
-				}
+	for i, p := range probes {
+		g, bit := i/64, uint64(1)<<(i%64)
+		for c := range 64 {
+			if p.suffixEnds&(1<<c) != 0 {
+				cands[g][c] |= bit
 			}
-			cands[64] |= 1 << i
 		}
-		b.suffixCands = cands
+		cands[g][64] |= bit
 	}
+	b.suffixCands = cands
 	return b
 }
 
