@@ -2,13 +2,15 @@
 // of the rule itself.
 //
 // A lookup is bound by dependent cache misses, and reading a rule's strings
-// is one more. So each rule is copied, where Match finds it, into a
+// is one more. So each rule of a small bucket is copied into its block as a
 // ruleEntry: its events, the lengths of its prefix and suffix, the first and
 // last 8 bytes of its prefix and the last 8 bytes of its suffix, and the
 // rule. The key is loaded the same way once per lookup (keyBytes). A prefix
 // of at most 16 bytes and a suffix of at most 8 are then tested exactly with
 // a few integer compares; only longer filters read the rule's strings, and
-// only after their fingerprints agree.
+// only after their fingerprints agree. (A large bucket's prefix table holds
+// less, see prefixSlot: the slot is found by the prefix's hash, so only the
+// rule that Match returns, or one whose suffix tag agrees, is read.)
 //
 // Byte order: head holds s[0] in its low byte (a little-endian load of the
 // first 8 bytes, zero-padded), tail holds s[len(s)-1] in its high byte (the

@@ -9,9 +9,10 @@
 //   - block.go: a bucket's block, which is all Match reads of the bucket, and
 //     the lookup on it (small buckets: each rule's entry in turn; large
 //     buckets: one probe per candidate prefix length into a prefix table
-//     whose slots hold the rule's entry);
-//   - entry.go: the fingerprint of a rule that Match tests instead of the
-//     rule's strings;
+//     whose 16-byte slots hold a key of the rule's prefix and suffix and
+//     the rule);
+//   - entry.go: the fingerprint of a small bucket's rule that Match tests
+//     instead of the rule's strings;
 //   - bucket.go: the write side of a bucket (go-radix tree of prefixes,
 //     rules by ID, counts) and how it keeps the block up to date;
 //   - conflict.go: the conflict search on the write side;
