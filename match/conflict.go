@@ -29,7 +29,7 @@ import (
 // writer lock (or owns b exclusively).
 func (b *bucket) check(r *Rule) error {
 	if b.byID(r.ID) != nil {
-		return fmt.Errorf("match: rule %q in bucket %q: %w", r.ID, r.Bucket, ErrDuplicateID)
+		return fmt.Errorf("match: rule %s in bucket %s: %w", quote(r.ID), quote(r.Bucket), ErrDuplicateID)
 	}
 	var cerr *ConflictError
 	b.conflicts(r, func(h *Rule) bool {

@@ -16,6 +16,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Event is one concrete object-storage event type, such as
@@ -369,11 +370,26 @@ var longestName = func() int {
 }()
 
 // quoteName quotes an event name for an error, cutting it after 64 bytes.
-func quoteName(name string) string {
-	if len(name) <= 64 {
-		return fmt.Sprintf("%q", name)
+func quoteName(name string) string { return quoteCut(name, 64) }
+
+// maxQuoted is the most bytes of an ID, bucket name or key that an error
+// of this package quotes.
+const maxQuoted = 200
+
+// quote quotes s for an error, cutting it after maxQuoted bytes.
+func quote(s string) string { return quoteCut(s, maxQuoted) }
+
+// quoteCut returns s quoted as by %q, cut to at most n bytes (at a rune
+// boundary) with its full length noted when it is longer, so that an error
+// about a huge value does not repeat it.
+func quoteCut(s string, n int) string {
+	if len(s) <= n {
+		return fmt.Sprintf("%q", s)
 	}
-	return fmt.Sprintf("%q… (%d bytes)", name[:64], len(name))
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return fmt.Sprintf("%q… (%d bytes)", s[:n], len(s))
 }
 
 // editDistance is the Levenshtein distance between a and b in bytes.

@@ -240,7 +240,7 @@ func (x *Index) Replace(bucket string, rules []Rule) error {
 			return err
 		}
 		if r.Bucket != bucket {
-			return fmt.Errorf("match: rule %q names bucket %q, not %q: %w", r.ID, r.Bucket, bucket, ErrInvalidRule)
+			return fmt.Errorf("match: rule %s names bucket %s, not %s: %w", quote(r.ID), quote(r.Bucket), quote(bucket), ErrInvalidRule)
 		}
 		if err := nb.check(r); err != nil {
 			return err

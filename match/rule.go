@@ -29,7 +29,8 @@ type Rule struct {
 var ErrInvalidRule = errors.New("invalid rule")
 
 // Validate reports the first field of r that breaks the rules of the package
-// documentation, naming the rule and the field.
+// documentation, naming the rule and the field. The rule's ID and bucket are
+// quoted and cut after 200 bytes.
 func (r Rule) Validate() error {
 	var reason string
 	switch {
@@ -50,7 +51,7 @@ func (r Rule) Validate() error {
 	default:
 		return nil
 	}
-	return fmt.Errorf("match: rule %q in bucket %q: %s: %w", r.ID, r.Bucket, reason, ErrInvalidRule)
+	return fmt.Errorf("match: rule %s in bucket %s: %s: %w", quote(r.ID), quote(r.Bucket), reason, ErrInvalidRule)
 }
 
 // Matches reports whether an event of type e on key in bucket triggers r: the
@@ -112,10 +113,11 @@ type ConflictError struct {
 	Key      string // a key both rules match
 }
 
-// Error names both rule IDs, the bucket, the event and the witness key.
+// Error names both rule IDs, the bucket, the event and the witness key,
+// each quoted and cut after 200 bytes.
 func (e *ConflictError) Error() string {
-	return fmt.Sprintf("match: rule %q overlaps rule %q in bucket %q: both match %s on key %q",
-		e.Rule.ID, e.Existing.ID, e.Rule.Bucket, e.Event, e.Key)
+	return fmt.Sprintf("match: rule %s overlaps rule %s in bucket %s: both match %s on key %s",
+		quote(e.Rule.ID), quote(e.Existing.ID), quote(e.Rule.Bucket), e.Event, quote(e.Key))
 }
 
 // Is reports whether target is ErrConflict.

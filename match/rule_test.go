@@ -76,3 +76,42 @@ func TestValidate(t *testing.T) {
 		t.Errorf("prefix of exactly MaxFilterLen refused: %v", err)
 	}
 }
+
+// TestErrorsQuoteAtMost200Bytes checks that errors about rules with huge
+// IDs, bucket names and filters quote at most 200 bytes of each and say how
+// long it was, and still name the field at fault.
+func TestErrorsQuoteAtMost200Bytes(t *testing.T) {
+	huge := func(c string) string { return strings.Repeat(c, 100_000) }
+	id, bucket := huge("i"), huge("b")
+	check := func(what string, err error, wants ...string) {
+		t.Helper()
+		if err == nil {
+			t.Fatalf("%s: no error", what)
+		}
+		msg := err.Error()
+		if len(msg) > 1500 {
+			t.Errorf("%s: error is %d bytes long: %.300s…", what, len(msg), msg)
+		}
+		for _, want := range wants {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%s: error %q does not say %q", what, msg, want)
+			}
+		}
+	}
+	check("Validate", Rule{ID: id, Bucket: bucket, Events: ObjectCreated}.Validate(),
+		"target is empty", "(100000 bytes)", strings.Repeat("i", 200)+`"…`)
+	x := New()
+	r := Rule{ID: id, Bucket: bucket, Events: ObjectCreated, Prefix: huge("p")[:MaxFilterLen], Target: "f"}
+	if err := x.Add(r); err != nil {
+		t.Fatal(err)
+	}
+	check("duplicate ID", x.Add(r), "(100000 bytes)", ErrDuplicateID.Error())
+	other := r
+	other.ID = id + "2"
+	check("conflict", x.Add(other), "(100001 bytes)", "(1024 bytes)", "overlaps")
+	check("Replace of another bucket's rule", x.Replace("b", []Rule{r}), "names bucket", "(100000 bytes)")
+	// A cut never splits a rune: 199 ASCII bytes, then 3-byte runes.
+	if got := quote(strings.Repeat("a", 199) + strings.Repeat("€", 10)); !strings.HasPrefix(got, `"`+strings.Repeat("a", 199)+`"…`) {
+		t.Errorf("quote cut a rune: %s", got)
+	}
+}
