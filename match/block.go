@@ -2,8 +2,8 @@
 // bucket's rules from, and the lookup on it.
 //
 // A small bucket (at most smallBucket rules; COS allows ten) is one
-// allocation: the bucket's name, the union of its events, and a ruleEntry
-// per rule (entry.go), which Match tests in turn. A lookup is then the
+// allocation: the bucket's name, the union of its events, and a hot and a
+// cold entry per rule (entry.go), which Match tests in turn. A lookup is then the
 // bucket table's slot and this block: two cache misses, the block's lines
 // being adjacent. A change builds a new block and swaps it in.
 //
@@ -49,7 +49,7 @@ const smallBucket = 12
 type block struct {
 	name      string
 	hot       []hotEntry  // the first test of each rule of a small bucket, in this allocation
-	small     []ruleEntry // the rules of a small bucket, in this allocation, in the order of hot
+	small     []coldEntry // the rest of those entries, in this allocation, in the same order
 	mask      EventSet    // every event some rule of the bucket holds
 	starts    uint64      // small: bit c&63 set when a prefix starts with byte c; all bits for ""
 	ends      uint64      // small: bit c&63 set when a suffix ends with byte c; all bits for ""
@@ -61,13 +61,13 @@ type block struct {
 	slotMask    uint64       // len(prefixes) - 1
 }
 
-// hotEntry is the part of a small bucket's ruleEntry that Match tests
-// first: events, the prefix's length and its first 8 bytes, in 16 bytes.
+// hotEntry is the part of a small bucket's rule that Match tests first:
+// events, the prefix's length and its first 8 bytes, in 16 bytes.
 type hotEntry struct {
 	events      uint32 // the rule's events (every Event is below 32)
 	prefixLen   uint16
-	prefixShift uint8  // as ruleEntry.prefixShift
-	prefixHead  uint64 // as ruleEntry.prefixHead
+	prefixShift uint8  // 64 - 8*min(prefixLen, 8)
+	prefixHead  uint64 // the prefix's first min(prefixLen, 8) bytes, as keyBytes.head
 }
 
 // A hotEntry is 16 bytes.
@@ -76,11 +76,6 @@ const _ = uint(unsafe.Sizeof(hotEntry{}) - 16)
 
 // Every event fits hotEntry.events.
 const _ = uint(31 - MaxEvent)
-
-// hot returns e's hotEntry.
-func (e *ruleEntry) hot() hotEntry {
-	return hotEntry{events: uint32(e.events), prefixLen: e.prefixLen, prefixHead: e.prefixHead, prefixShift: e.prefixShift}
-}
 
 // probe is one length at which Match looks a key's prefix up, with the last
 // bytes that stored prefixes of that length end with. Testing key[l-1]
@@ -164,8 +159,8 @@ func (b *block) match(bit EventSet, key string) *Rule {
 			// The lengths are tested by matches: a key shorter than the
 			// prefix reads as zero bytes past its end, which may pass here.
 			if h.events&bit32 != 0 && k.head&(^uint64(0)>>h.prefixShift) == h.prefixHead {
-				if e := &small[i]; e.matches(&k, bit) {
-					return e.rule
+				if c := &small[i]; c.matches(h, &k, bit) {
+					return c.rule
 				}
 			}
 		}
@@ -291,48 +286,48 @@ func newLargeBlock(name string, probes []probe) *block {
 func newBlock(name string, n int) *block {
 	var b *block
 	var hot []hotEntry
-	var entries []ruleEntry
+	var entries []coldEntry
 	switch {
 	case n <= 2:
 		x := new(struct {
 			b block
 			h [2]hotEntry
-			e [2]ruleEntry
+			e [2]coldEntry
 		})
 		b, hot, entries = &x.b, x.h[:0], x.e[:0]
 	case n <= 4:
 		x := new(struct {
 			b block
 			h [4]hotEntry
-			e [4]ruleEntry
+			e [4]coldEntry
 		})
 		b, hot, entries = &x.b, x.h[:0], x.e[:0]
 	case n <= 6:
 		x := new(struct {
 			b block
 			h [6]hotEntry
-			e [6]ruleEntry
+			e [6]coldEntry
 		})
 		b, hot, entries = &x.b, x.h[:0], x.e[:0]
 	case n <= 8:
 		x := new(struct {
 			b block
 			h [8]hotEntry
-			e [8]ruleEntry
+			e [8]coldEntry
 		})
 		b, hot, entries = &x.b, x.h[:0], x.e[:0]
 	case n <= 10:
 		x := new(struct {
 			b block
 			h [10]hotEntry
-			e [10]ruleEntry
+			e [10]coldEntry
 		})
 		b, hot, entries = &x.b, x.h[:0], x.e[:0]
 	default:
 		x := new(struct {
 			b block
 			h [smallBucket]hotEntry
-			e [smallBucket]ruleEntry
+			e [smallBucket]coldEntry
 		})
 		b, hot, entries = &x.b, x.h[:0], x.e[:0]
 	}

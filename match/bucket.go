@@ -353,8 +353,8 @@ func (b *bucket) build() *block {
 	if b.small() {
 		nb := newBlock(b.name, b.size())
 		for r := range b.rules() {
-			e := newEntry(r)
-			nb.hot, nb.small = append(nb.hot, e.hot()), append(nb.small, e)
+			h, c := newEntry(r)
+			nb.hot, nb.small = append(nb.hot, h), append(nb.small, c)
 			nb.ends |= endBits(r.Suffix)
 			if r.Prefix == "" {
 				nb.starts = ^uint64(0)
