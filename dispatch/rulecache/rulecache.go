@@ -295,7 +295,7 @@ func Compile(bucket string, rules []match.Rule) (*Rules, error) {
 // A rule costs more past the first 12 of a bucket, where match keeps a
 // prefix table for the bucket instead of testing each rule in its block.
 func EstimateBytes(bucket string, rules []match.Rule) int64 {
-	const perEmpty, perBucket, perSmallRule, perLargeRule, small = 96, 880, 290, 500, 12
+	const perEmpty, perBucket, perSmallRule, perLargeRule, small = 96, 880, 265, 540, 12
 	n := int64(perEmpty + len(bucket))
 	if len(rules) == 0 {
 		return n
