@@ -228,40 +228,15 @@ func newLargeBlock(name string, probes []probe) *block {
 	var cands [][65]uint64
 	switch n := len(probes); {
 	case n <= 4:
-		x := new(struct {
-			b block
-			p [4]probe
-			c [1][65]uint64
-		})
-		b, room, cands = &x.b, x.p[:0], x.c[:]
+		b, room, cands = largeBlockWith[[4]probe]()
 	case n <= 8:
-		x := new(struct {
-			b block
-			p [8]probe
-			c [1][65]uint64
-		})
-		b, room, cands = &x.b, x.p[:0], x.c[:]
+		b, room, cands = largeBlockWith[[8]probe]()
 	case n <= 16:
-		x := new(struct {
-			b block
-			p [16]probe
-			c [1][65]uint64
-		})
-		b, room, cands = &x.b, x.p[:0], x.c[:]
+		b, room, cands = largeBlockWith[[16]probe]()
 	case n <= 32:
-		x := new(struct {
-			b block
-			p [32]probe
-			c [1][65]uint64
-		})
-		b, room, cands = &x.b, x.p[:0], x.c[:]
+		b, room, cands = largeBlockWith[[32]probe]()
 	case n <= 64:
-		x := new(struct {
-			b block
-			p [64]probe
-			c [1][65]uint64
-		})
-		b, room, cands = &x.b, x.p[:0], x.c[:]
+		b, room, cands = largeBlockWith[[64]probe]()
 	default:
 		b, room, cands = new(block), make([]probe, 0, n), make([][65]uint64, (n+63)/64)
 	}
@@ -280,60 +255,69 @@ func newLargeBlock(name string, probes []probe) *block {
 	return b
 }
 
+// probeRoom is the array of probes a large block is allocated with.
+type probeRoom interface {
+	[4]probe | [8]probe | [16]probe | [32]probe | [64]probe
+}
+
+// largeBlockWith allocates a block, an array P of probes and one group of
+// suffixCands as one piece of memory, and returns the block and the other
+// two as empty slices of it.
+func largeBlockWith[P probeRoom]() (*block, []probe, [][65]uint64) {
+	x := new(struct {
+		b block
+		p P
+		c [1][65]uint64
+	})
+	return &x.b, unsafe.Slice(&x.p[0], len(x.p))[:0], x.c[:]
+}
+
 // newBlock returns a block for the small bucket name with room for n
-// entries, allocated with its entries so that a small
-// bucket is one piece of memory: the header, the hot entries, the entries.
+// entries, allocated with its entries so that a small bucket is one piece
+// of memory: the header, the hot entries, the cold entries.
 func newBlock(name string, n int) *block {
 	var b *block
-	var hot []hotEntry
-	var entries []coldEntry
 	switch {
 	case n <= 2:
-		x := new(struct {
-			b block
-			h [2]hotEntry
-			e [2]coldEntry
-		})
-		b, hot, entries = &x.b, x.h[:0], x.e[:0]
+		b = smallBlockWith[[2]hotEntry, [2]coldEntry]()
 	case n <= 4:
-		x := new(struct {
-			b block
-			h [4]hotEntry
-			e [4]coldEntry
-		})
-		b, hot, entries = &x.b, x.h[:0], x.e[:0]
+		b = smallBlockWith[[4]hotEntry, [4]coldEntry]()
 	case n <= 6:
-		x := new(struct {
-			b block
-			h [6]hotEntry
-			e [6]coldEntry
-		})
-		b, hot, entries = &x.b, x.h[:0], x.e[:0]
+		b = smallBlockWith[[6]hotEntry, [6]coldEntry]()
 	case n <= 8:
-		x := new(struct {
-			b block
-			h [8]hotEntry
-			e [8]coldEntry
-		})
-		b, hot, entries = &x.b, x.h[:0], x.e[:0]
+		b = smallBlockWith[[8]hotEntry, [8]coldEntry]()
 	case n <= 10:
-		x := new(struct {
-			b block
-			h [10]hotEntry
-			e [10]coldEntry
-		})
-		b, hot, entries = &x.b, x.h[:0], x.e[:0]
+		b = smallBlockWith[[10]hotEntry, [10]coldEntry]()
 	default:
-		x := new(struct {
-			b block
-			h [smallBucket]hotEntry
-			e [smallBucket]coldEntry
-		})
-		b, hot, entries = &x.b, x.h[:0], x.e[:0]
+		b = smallBlockWith[[smallBucket]hotEntry, [smallBucket]coldEntry]()
 	}
-	b.hot, b.small = hot, entries
 	b.setName(name)
 	return b
+}
+
+// hotRoom and coldRoom are the arrays of entries a small block is
+// allocated with; smallBlockWith takes two of the same length.
+type (
+	hotRoom interface {
+		[2]hotEntry | [4]hotEntry | [6]hotEntry | [8]hotEntry | [10]hotEntry | [smallBucket]hotEntry
+	}
+	coldRoom interface {
+		[2]coldEntry | [4]coldEntry | [6]coldEntry | [8]coldEntry | [10]coldEntry | [smallBucket]coldEntry
+	}
+)
+
+// smallBlockWith allocates a block and its arrays of hot and cold entries
+// as one piece of memory, and returns the block with b.hot and b.small set
+// to empty slices of them.
+func smallBlockWith[H hotRoom, C coldRoom]() *block {
+	x := new(struct {
+		b block
+		h H
+		c C
+	})
+	x.b.hot = unsafe.Slice(&x.h[0], len(x.h))[:0]
+	x.b.small = unsafe.Slice(&x.c[0], len(x.c))[:0]
+	return &x.b
 }
 
 // setName sets b.name to a copy of name in b.nameBytes when it fits.
