@@ -55,8 +55,10 @@ type block struct {
 	ends      uint64      // small: bit c&63 set when a suffix ends with byte c; all bits for ""
 	nameBytes [48]byte    // storage for name when it fits, so comparing it costs no miss
 	// A large bucket:
-	probes      []probe      // one per distinct stored prefix length, ascending
-	suffixCands [][65]uint64 // one per 64 probes: bit i of [g][c] set when probes[64g+i].suffixEnds has bit c, of [g][64] always
+	probes []probe // one per distinct stored prefix length, ascending
+	// suffixCands has one group per 64 probes: bit i of [g][c] is set when
+	// probes[64g+i].suffixEnds has bit c, and of [g][64] always.
+	suffixCands [][65]uint64
 	prefixes    []prefixSlot // a power of two of slots; nil when small
 	slotMask    uint64       // len(prefixes) - 1
 }

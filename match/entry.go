@@ -6,10 +6,11 @@
 // two entries: a hotEntry of 16 bytes (its events, the length of its prefix
 // and the prefix's first 8 bytes), which Match tests for every rule, and a
 // coldEntry of 32 bytes (the length of its suffix, the last 8 bytes of its
-// prefix and of its suffix, and the rule), read only when the hot one agrees. The key is loaded the same way once per lookup (keyBytes). A prefix
-// of at most 16 bytes and a suffix of at most 8 are then tested exactly with
-// a few integer compares; only longer filters read the rule's strings, and
-// only after their fingerprints agree. (A large bucket's prefix table holds
+// prefix and of its suffix, and the rule), read only when the hot one
+// agrees. The key is loaded the same way once per lookup (keyBytes). A
+// prefix of at most 16 bytes and a suffix of at most 8 are then tested
+// exactly with a few integer compares; only longer filters read the rule's
+// strings, and only after their fingerprints agree. (A large bucket's prefix table holds
 // less, see prefixSlot: the slot is found by the prefix's hash, so only the
 // rule that Match returns, or one whose suffix tag agrees, is read.)
 //
