@@ -39,9 +39,8 @@ type coldEntry struct {
 	rule        *Rule
 }
 
-// A coldEntry is 32 bytes.
+// A coldEntry is at most 32 bytes (exactly 32 with 8-byte pointers).
 const _ = uint(32 - unsafe.Sizeof(coldEntry{}))
-const _ = uint(unsafe.Sizeof(coldEntry{}) - 32)
 
 // newEntry returns the hot and cold entries of r.
 func newEntry(r *Rule) (hotEntry, coldEntry) {
