@@ -386,8 +386,14 @@ func quoteCut(s string, n int) string {
 	if len(s) <= n {
 		return fmt.Sprintf("%q", s)
 	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
+	// Back up to the start of the rune that the cut would split, if
+	// there is one within a rune's length: bytes that are not UTF-8 are
+	// cut where they are.
+	for i := n; i > 0 && i > n-utf8.UTFMax; i-- {
+		if utf8.RuneStart(s[i]) {
+			n = i
+			break
+		}
 	}
 	return fmt.Sprintf("%q… (%d bytes)", s[:n], len(s))
 }

@@ -110,6 +110,10 @@ func TestErrorsQuoteAtMost200Bytes(t *testing.T) {
 	other.ID = id + "2"
 	check("conflict", x.Add(other), "(100001 bytes)", "(1024 bytes)", "overlaps")
 	check("Replace of another bucket's rule", x.Replace("b", []Rule{r}), "names bucket", "(100000 bytes)")
+	// Bytes that are not UTF-8 are cut where they are, not dropped.
+	if got := quote(strings.Repeat("\x80", 300)); !strings.HasPrefix(got, `"`+strings.Repeat(`\x80`, 200)+`"…`) {
+		t.Errorf("quote of 300 continuation bytes: %.80s…", got)
+	}
 	// A cut never splits a rune: 199 ASCII bytes, then 3-byte runes.
 	if got := quote(strings.Repeat("a", 199) + strings.Repeat("€", 10)); !strings.HasPrefix(got, `"`+strings.Repeat("a", 199)+`"…`) {
 		t.Errorf("quote cut a rune: %s", got)
