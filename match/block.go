@@ -20,9 +20,9 @@
 // Match copies out anyway. Prefixes usually end in '/', so most lengths are
 // skipped without a probe, and nested prefixes whose rules end in different
 // suffixes are not even looked at. The probes and suffixCands are kept in
-// the block's own allocation, and the slots of up to eight candidate
-// lengths are touched before any is searched, so that with nested prefixes
-// their misses overlap instead of following one another. A bucket with more
+// the block's own allocation (up to 64 probes), and the slots of up to
+// eight candidate lengths are touched before any is searched, so that with
+// nested prefixes their misses overlap instead of following one another. A bucket with more
 // than 64 distinct prefix lengths has a suffixCands group per 64 of them.
 //
 // The prefix table is changed in place, like the bucket table (table.go): a
@@ -223,7 +223,8 @@ func (b *block) match(bit EventSet, key string) *Rule {
 }
 
 // newLargeBlock returns a block for the large bucket name, allocated with
-// room for its probes and their suffixCands so that they share its memory.
+// room for its probes and their suffixCands so that they share its memory
+// (past 64 probes, they are allocated apart).
 func newLargeBlock(name string, probes []probe) *block {
 	var b *block
 	var room []probe

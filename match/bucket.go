@@ -383,7 +383,7 @@ func (b *bucket) build() *block {
 }
 
 // fillSlot puts r into the first empty slot of its run in nb's prefix table:
-// the entry first, then the hash that makes readers see it.
+// the rule first, then the slot key that makes readers see it.
 func (b *bucket) fillSlot(nb *block, r *Rule) {
 	h := slotHash(r.Prefix)
 	for j := h & nb.slotMask; ; j = (j + 1) & nb.slotMask {

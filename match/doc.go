@@ -81,8 +81,8 @@
 // lengths and the rule): a prefix of up to 16 bytes and a suffix of up to 8
 // are matched without reading the rule's strings. A larger bucket's block
 // holds the distinct lengths of its stored prefixes and a hash table of
-// 16-byte slots, one per rule, each with the hash of the rule's prefix and
-// the rule; Match probes it once for each length up to the key's length,
+// 16-byte slots, one per rule, each with half the hash of the rule's
+// prefix, a tag of its suffix's last bytes and the rule; Match probes it once for each length up to the key's length,
 // skipping (without a probe) each length whose rules' suffixes all end with
 // bytes other than the key's last (one bitmap word per last byte selects
 // the rest), or at which the key's byte ends no stored prefix of that
@@ -105,7 +105,7 @@
 // slow case. Add and Remove then change the read side in place: a small
 // bucket's new block, or a large bucket's changed header, is swapped in
 // with one atomic store, and a large bucket's rule is written into an empty
-// slot of its table before the slot's hash is published (or its slot is
+// slot of its table before the slot's key is published (or its slot is
 // marked deleted). Only growth copies a table. AddAll and Replace build
 // every bucket they touch apart (a write transaction, rebuilding a bucket
 // that already holds rules; a large AddAll builds its buckets on up to
