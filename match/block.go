@@ -161,7 +161,7 @@ func (b *block) match(bit EventSet, key string) *Rule {
 			// The lengths are tested by matches: a key shorter than the
 			// prefix reads as zero bytes past its end, which may pass here.
 			if h.events&bit32 != 0 && k.head&(^uint64(0)>>h.prefixShift) == h.prefixHead {
-				if c := &small[i]; c.matches(h, &k, bit) {
+				if c := &small[i]; c.matches(h, &k) {
 					return c.rule
 				}
 			}

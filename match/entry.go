@@ -67,12 +67,12 @@ func loadKey(key string) keyBytes {
 	return keyBytes{s: key, head: leading8(key), tail: trailing8(key)}
 }
 
-// matches reports whether the rule of h and c holds an event of bit and
-// its prefix and suffix both match k.
-func (c *coldEntry) matches(h *hotEntry, k *keyBytes, bit EventSet) bool {
+// matches reports whether the prefix and suffix of the rule of h and c
+// both match k, given that k passed h's test (block.match): the rule holds
+// the event, and k.head agrees with the prefix's first 8 bytes.
+func (c *coldEntry) matches(h *hotEntry, k *keyBytes) bool {
 	np, ns := int(h.prefixLen), int(c.suffixLen)
-	if h.events&uint32(bit) == 0 || len(k.s) < np || len(k.s) < ns ||
-		k.head&(^uint64(0)>>h.prefixShift) != h.prefixHead || k.tail>>c.suffixShift != c.suffixTail {
+	if len(k.s) < np || len(k.s) < ns || k.tail>>c.suffixShift != c.suffixTail {
 		return false
 	}
 	if np > 8 {
