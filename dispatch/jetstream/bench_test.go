@@ -131,13 +131,7 @@ func benchIngest(b *testing.B, ps ...dispatch.Publisher) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
-	if len(lat) == 0 {
-		return
-	}
-	slices.Sort(lat)
-	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "records/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+	reportLatency(b, lat, elapsed, 1, time.Nanosecond, "ns")
 }
 
 // BenchmarkRuleLoaderMiss is a rule-cache miss served from the key-value
@@ -256,11 +250,19 @@ func benchRequests(b *testing.B, p *Publisher, batched bool) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
+	reportLatency(b, lat, elapsed, size, time.Millisecond, "ms")
+}
+
+// reportLatency reports records/s over elapsed, each of the latencies in
+// lat timing perSample records, and their p50 and p99 in unit, whose name
+// suffixes the metrics (Ingest's sub-microsecond latencies need ns,
+// PublishBatch's requests ms).
+func reportLatency(b *testing.B, lat []time.Duration, elapsed time.Duration, perSample int, unit time.Duration, suffix string) {
 	if len(lat) == 0 {
 		return
 	}
 	slices.Sort(lat)
-	b.ReportMetric(float64(len(lat)*size)/elapsed.Seconds(), "records/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(len(lat)*perSample)/elapsed.Seconds(), "records/s")
+	b.ReportMetric(float64(lat[len(lat)/2])/float64(unit), "p50-"+suffix)
+	b.ReportMetric(float64(lat[len(lat)*99/100])/float64(unit), "p99-"+suffix)
 }
